@@ -1,0 +1,178 @@
+# skykeeper: the only build entry point.
+#
+#   make            build everything (bin/skykeeper, bin/fsmc)
+#   make run        build and run the daemon
+#   make test       install what is missing, build, run every test, twice:
+#                   once plain, once with ASan+UBSan
+#   make docs       regenerate docs/lifecycle.svg and docs/lifecycle.md
+#   make verify     model-check the lifecycle with spin
+#   make bench      print the engine's dispatch figures
+#
+# Generated files go to $(BUILD), binaries to $(BIN).  The sanitizer build
+# is the same rules with BUILD=build/san BIN=bin/san.
+
+BUILD ?= build
+BIN   ?= bin
+SAN   ?=
+CC    ?= gcc
+VERSION := 0.1.0
+
+WARN     := -std=c11 -Wall -Wextra -Werror
+CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DSK_VERSION='"$(VERSION)"' \
+            -Isrc -I$(BUILD)/gen -Igen
+CFLAGS   ?= -O2 -g
+ALLCFLAGS = $(CFLAGS) $(WARN) $(SAN)
+LDLIBS   := -lev -lm
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# --- sources ---------------------------------------------------------------
+FSMC_SRC := gen/fsmc.c gen/parse.c gen/check.c gen/emit_c.c gen/emit_dot.c \
+            gen/emit_mermaid.c gen/emit_promela.c
+FSMC_OBJ := $(FSMC_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/scan.o
+
+CORE_SRC := src/fsm/engine.c src/fsm/trace.c src/fsm/replay.c src/log/log.c
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/lifecycle_fsm.o
+
+SK_SRC   := src/main.c src/cli/replay.c src/cli/run.c
+SK_OBJ   := $(SK_SRC:%.c=$(BUILD)/%.o)
+
+GEN_LIFECYCLE := $(BUILD)/gen/lifecycle_fsm.h $(BUILD)/gen/lifecycle_fsm.c \
+                 $(BUILD)/gen/lifecycle_bind.c
+GEN_ENGTEST   := $(BUILD)/gen/enginetest_fsm.h $(BUILD)/gen/enginetest_fsm.c \
+                 $(BUILD)/gen/enginetest_bind.c
+GEN_BENCH     := $(BUILD)/gen/bench_fsm.h $(BUILD)/gen/bench_fsm.c
+
+TESTS := $(BIN)/tests/check_fsmc $(BIN)/tests/check_engine $(BIN)/tests/check_replay
+
+.PHONY: all build run test test-plain test-san bootstrap docs check-generated \
+        verify bench clean
+.DEFAULT_GOAL := all
+
+all: bootstrap
+	@$(MAKE) --no-print-directory build
+
+bootstrap:
+	@tools/bootstrap
+
+build: $(BIN)/fsmc $(BIN)/skykeeper $(TESTS) $(BIN)/bench_engine
+
+run: bootstrap
+	@$(MAKE) --no-print-directory build
+	$(BIN)/skykeeper run
+
+# The suite runs against the plain build and again under ASan+UBSan.
+test: bootstrap
+	@$(MAKE) --no-print-directory test-plain
+	@$(MAKE) --no-print-directory test-san
+
+test-plain: build
+	@tests/run $(BIN) $(BUILD)
+
+test-san:
+	@$(MAKE) --no-print-directory BUILD=build/san BIN=bin/san SAN="$(SANFLAGS)" build
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    tests/run bin/san build/san
+
+# --- the spec compiler -----------------------------------------------------
+$(BUILD)/gen/scan.c: gen/scan.rl
+	@mkdir -p $(@D)
+	ragel -T0 -o $@ $<
+
+# Ragel's output is generated code: it gets the same flags, and -T0 table
+# output happens to compile clean under them.
+$(BUILD)/gen/scan.o: $(BUILD)/gen/scan.c gen/scan.h gen/spec.h
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/%.o: gen/%.c gen/spec.h gen/scan.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c -o $@ $<
+
+$(BIN)/fsmc: $(FSMC_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -o $@ $^
+
+# --- generated tables ------------------------------------------------------
+$(GEN_LIFECYCLE) &: fsm/lifecycle.fsm $(BIN)/fsmc
+	@mkdir -p $(BUILD)/gen
+	$(BIN)/fsmc c fsm/lifecycle.fsm -o $(BUILD)/gen
+
+$(GEN_ENGTEST) &: tests/fsm/enginetest.fsm $(BIN)/fsmc
+	@mkdir -p $(BUILD)/gen
+	$(BIN)/fsmc c tests/fsm/enginetest.fsm -o $(BUILD)/gen
+
+$(GEN_BENCH) &: tools/bench/bench.fsm $(BIN)/fsmc
+	@mkdir -p $(BUILD)/gen
+	$(BIN)/fsmc c tools/bench/bench.fsm -o $(BUILD)/gen
+
+$(BUILD)/gen/%_fsm.o: $(BUILD)/gen/%_fsm.c $(BUILD)/gen/%_fsm.h src/fsm/fsm.h
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/%_bind.o: $(BUILD)/gen/%_bind.c $(BUILD)/gen/%_fsm.h src/fsm/fsm.h
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c -o $@ $<
+
+# --- the daemon ------------------------------------------------------------
+$(BUILD)/src/%.o: src/%.c $(BUILD)/gen/lifecycle_fsm.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c -o $@ $<
+
+$(BIN)/skykeeper: $(SK_OBJ) $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(LDLIBS)
+
+# --- tests -----------------------------------------------------------------
+$(BUILD)/tests/%.o: tests/%.c $(BUILD)/gen/lifecycle_fsm.h $(BUILD)/gen/enginetest_fsm.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c -o $@ $<
+
+$(BIN)/tests/check_fsmc: $(BUILD)/tests/check_fsmc.o
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(CHECK_LIBS)
+
+$(BIN)/tests/check_engine: $(BUILD)/tests/check_engine.o $(CORE_OBJ) \
+                           $(BUILD)/gen/enginetest_fsm.o $(BUILD)/gen/enginetest_bind.o
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+$(BIN)/tests/check_replay: $(BUILD)/tests/check_replay.o $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
+# --- benchmark -------------------------------------------------------------
+$(BUILD)/tools/bench/%.o: tools/bench/%.c $(BUILD)/gen/bench_fsm.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c -o $@ $<
+
+$(BIN)/bench_engine: $(BUILD)/tools/bench/bench_engine.o $(BUILD)/gen/bench_fsm.o \
+                     $(BUILD)/src/fsm/engine.o
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: bootstrap
+	@$(MAKE) --no-print-directory build
+	@tools/bench/run $(BIN)/bench_engine
+
+# --- docs and drift --------------------------------------------------------
+DOCS := docs/lifecycle.svg docs/lifecycle.md
+
+docs: bootstrap
+	@$(MAKE) --no-print-directory $(BIN)/fsmc
+	@tools/gendocs $(BIN)/fsmc docs
+
+check-generated: $(BIN)/fsmc
+	@tools/gendocs $(BIN)/fsmc $(BUILD)/docs-now
+	@for f in $(DOCS); do \
+	    diff -u $$f $(BUILD)/docs-now/$${f#docs/} >/dev/null || { \
+	        echo "check-generated: $$f differs from what fsm/lifecycle.fsm produces; run 'make docs'"; \
+	        diff -u $$f $(BUILD)/docs-now/$${f#docs/} | head -40; exit 1; }; \
+	done; echo "check-generated: docs match the spec"
+
+verify: bootstrap
+	@$(MAKE) --no-print-directory $(BIN)/fsmc
+	@tools/verify fsm/lifecycle.fsm
+
+clean:
+	rm -rf build bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
