@@ -140,11 +140,12 @@ $(BIN)/tests/check_replay: $(BUILD)/tests/check_replay.o $(CORE_OBJ)
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
 # --- benchmark -------------------------------------------------------------
-$(BUILD)/tools/bench/%.o: tools/bench/%.c $(BUILD)/gen/bench_fsm.h
+$(BUILD)/tools/bench/%.o: tools/bench/%.c $(BUILD)/gen/bench_fsm.h $(BUILD)/gen/lifecycle_fsm.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c -o $@ $<
 
 $(BIN)/bench_engine: $(BUILD)/tools/bench/bench_engine.o $(BUILD)/gen/bench_fsm.o \
+                     $(BUILD)/gen/lifecycle_fsm.o \
                      $(BUILD)/src/fsm/engine.o
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LDLIBS)

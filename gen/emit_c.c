@@ -113,6 +113,23 @@ emit_header(const struct spec *s, const char *dir)
 }
 
 static int
+untimed_quiet(const struct state *st, int entering)
+{
+	return !st->has_timeout && st->nevery == 0 &&
+	    (entering ? st->entry.n : st->exit.n) == 0;
+}
+
+/* The engine's fast path: see 'plain' in src/fsm/fsm.h. */
+static int
+plain(const struct spec *s, int si, const struct rule *r)
+{
+	return r->kind == RULE_TRANS && !r->has_guard && !r->reenter &&
+	    r->acts.n == 0 && r->target_idx != si &&
+	    untimed_quiet(&s->states[si], 0) &&
+	    untimed_quiet(&s->states[r->target_idx], 1);
+}
+
+static int
 emit_tables(const struct spec *s, const char *dir)
 {
 	const char *m = s->machine.name;
@@ -154,12 +171,12 @@ emit_tables(const struct spec *s, const char *dir)
 				static const char *kinds[] = { "FSM_R_TRANS",
 				    "FSM_R_IGNORE", "FSM_R_INVALID" };
 				int off = put_acts(&acts, &r->acts);
-				fprintf(f, "\t/* %d: %s %s */ { %s, %d, %d, %d, %d, %d },\n",
+				fprintf(f, "\t/* %d: %s %s */ { %s, %d, %d, %d, %d, %d, %d },\n",
 				    nrules, s->states[si].decl.name,
 				    s->events.v[ei].name, kinds[r->kind],
 				    r->has_guard ? r->guard_idx : 255,
 				    r->kind == RULE_TRANS ? r->target_idx : si,
-				    r->reenter, off, r->acts.n);
+				    r->reenter, off, r->acts.n, plain(s, si, r));
 				nrules++;
 			}
 		}

@@ -84,7 +84,7 @@ dur_value(struct fsm *m, const struct fsm_dur *d)
 }
 
 static void
-run_acts(struct fsm *m, uint16_t off, uint8_t n, struct fsm_step *st)
+run_acts_slow(struct fsm *m, uint16_t off, uint8_t n, struct fsm_step *st)
 {
 	for (uint8_t i = 0; i < n; i++) {
 		uint8_t a = m->spec->acts[off + i];
@@ -93,6 +93,15 @@ run_acts(struct fsm *m, uint16_t off, uint8_t n, struct fsm_step *st)
 		if (m->bind != NULL)
 			m->bind->actions[a](m, m->ctx);
 	}
+}
+
+/* Most rules and states have no actions: test n here so the common case
+ * costs a compare instead of a call (see make bench). */
+static inline void
+run_acts(struct fsm *m, uint16_t off, uint8_t n, struct fsm_step *st)
+{
+	if (n != 0)
+		run_acts_slow(m, off, n, st);
 }
 
 static void
@@ -108,7 +117,7 @@ arm_activity(struct fsm *m, int k)
 }
 
 static void
-enter_timers(struct fsm *m, struct fsm_step *st)
+enter_timers_slow(struct fsm *m, struct fsm_step *st)
 {
 	const struct fsm_state_def *sd = &m->spec->states[m->state];
 
@@ -122,11 +131,22 @@ enter_timers(struct fsm *m, struct fsm_step *st)
 		arm_activity(m, k);
 }
 
-static void
+static inline void
+enter_timers(struct fsm *m, struct fsm_step *st)
+{
+	const struct fsm_state_def *sd = &m->spec->states[m->state];
+
+	if ((sd->timeout.kind | sd->nevery) != 0)
+		enter_timers_slow(m, st);
+}
+
+static inline void
 leave_timers(struct fsm *m)
 {
 	const struct fsm_state_def *sd = &m->spec->states[m->state];
 
+	if ((sd->timeout.kind | sd->nevery) == 0)
+		return;
 	if (sd->timeout.kind != FSM_DUR_NONE)
 		timer_stop(m, 0);
 	for (int k = 0; k < sd->nevery; k++)
@@ -212,8 +232,7 @@ step_event(struct fsm *m, uint8_t ev)
 		}
 		return;
 	}
-	if (m->hits != NULL)
-		m->hits[c->first + i]++;
+	m->hits[c->first + i]++;
 	if (r->kind == FSM_R_TRANS) {
 		const struct fsm_state_def *from = &sp->states[m->state];
 		if (!r->reenter) {
@@ -280,13 +299,27 @@ enqueue(struct fsm *m, uint8_t e)
 void
 fsm_dispatch(struct fsm *m, uint8_t ev)
 {
-	if (ev >= m->spec->nevents) {
+	const struct fsm_spec *sp = m->spec;
+
+	if (ev >= sp->nevents) {
 		m->invalid++;
 		return;
 	}
 	if (m->busy) {
 		enqueue(m, ev);
 		return;
+	}
+	if (m->trace == NULL) {
+		/* Fast path, decided by fsmc at build time: nothing runs, no
+		 * timer moves, nothing can be raised; only the state changes. */
+		const struct fsm_cell *c = &sp->cells[m->state * sp->nevents + ev];
+		uint16_t first = c->first;
+		const struct fsm_rule *r = &sp->rules[first];
+		if (c->n != 0 && r->plain) {
+			m->hits[first]++;
+			m->state = r->target;
+			return;
+		}
 	}
 	m->busy = 1;
 	step_event(m, ev);

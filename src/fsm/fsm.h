@@ -37,6 +37,9 @@ struct fsm_rule {
 	uint8_t reenter;  /* self-transition that restarts the state timer */
 	uint16_t act_off; /* into spec->acts */
 	uint8_t act_n;
+	/* Precomputed by fsmc: unguarded change of state with no action and
+	 * no timer on either side, so dispatch only stores the new state. */
+	uint8_t plain;
 };
 
 /* Rules for one (state, event) pair, tried in order; the first whose
@@ -139,7 +142,7 @@ struct fsm {
 	uint8_t queue[FSM_QUEUE];
 	struct fsm_timer timers[1 + FSM_MAX_EVERY];
 	uint64_t rng;
-	uint32_t *hits;                   /* per rule; NULL: not counted */
+	uint32_t *hits;                   /* per rule, allocated by fsm_init */
 	uint32_t invalid, ignored, dropped;
 	fsm_trace_fn *trace;
 	void *trace_arg;
