@@ -119,6 +119,12 @@ int emit_dot(const struct spec *s, FILE *out);
 int emit_mermaid(const struct spec *s, FILE *out);
 int emit_promela(const struct spec *s, FILE *out);
 
+/* emit_dot.c: what an edge is, shared so the two pictures agree. */
+const char *emit_guard_label(const struct spec *s, int si, int ev, int k);
+int emit_same_edge(const struct spec *s, int si, int e1, int k1, int e2,
+    int k2);
+int emit_edge_leader(const struct spec *s, int si, int ev, int k);
+
 /* Helpers shared by emitters. */
 const char *spec_dur_str(const struct dur *d, char *buf, size_t n);
 int spec_name_index(const struct names *ns, const char *name);
