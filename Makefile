@@ -146,7 +146,7 @@ $(BUILD)/tools/bench/%.o: tools/bench/%.c $(BUILD)/gen/bench_fsm.h $(BUILD)/gen/
 
 $(BIN)/bench_engine: $(BUILD)/tools/bench/bench_engine.o $(BUILD)/gen/bench_fsm.o \
                      $(BUILD)/gen/lifecycle_fsm.o \
-                     $(BUILD)/src/fsm/engine.o
+                     $(BUILD)/src/fsm/engine.o $(BUILD)/src/fsm/trace.o $(BUILD)/src/log/log.o
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LDLIBS)
 

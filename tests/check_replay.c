@@ -106,15 +106,6 @@ static fsm_guard_fn *guards[8];
 static fsm_delay_fn *delays[8];
 static const struct fsm_binding live_binding = { acts, guards, delays };
 
-static void
-log_step(const struct fsm *m, const struct fsm_step *st, void *arg)
-{
-	char line[512];
-	(void)arg;
-	if (fsm_trace_format(m, st, line, sizeof(line)) > 0)
-		log_info("%s", line);
-}
-
 struct script { double at; const char *id; int ev; };
 
 static struct live A, B;
@@ -158,7 +149,6 @@ START_TEST(daemon_log_replays_as_it_is)
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct fsm_clock clock = { .loop = loop };
 	uint32_t *hits = calloc(lifecycle_spec.nrules, sizeof(*hits));
-	char hdr[1024];
 	ev_timer w;
 	FILE *err = tmpfile();
 	int rc;
@@ -172,14 +162,13 @@ START_TEST(daemon_log_replays_as_it_is)
 		delays[i] = short_delay;
 	log_set_fd(fd);
 	clock.t0 = ev_now(loop);
-	fsm_trace_header(&lifecycle_spec, cfg, hdr, sizeof(hdr));
-	log_info("%s", hdr);
+	fsm_trace_log_header(&lifecycle_spec, cfg);
 	log_info("msg=\"an ordinary log line the replay must skip\"");
 	ck_assert_int_eq(fsm_init(&A.m, &lifecycle_spec, &live_binding, &A, "a",
 	    cfg, &clock, 1), 0);
 	ck_assert_int_eq(fsm_init(&B.m, &lifecycle_spec, &live_binding, &B, "b",
 	    cfg, &clock, 2), 0);
-	A.m.trace = B.m.trace = log_step;
+	A.m.trace = B.m.trace = fsm_trace_log;
 	fsm_start(&A.m);
 	fsm_start(&B.m);
 	cur = script;

@@ -173,5 +173,7 @@ int fsm_trace_format(const struct fsm *m, const struct fsm_step *st,
     char *buf, size_t n);
 int fsm_trace_header(const struct fsm_spec *spec, const double *cfg,
     char *buf, size_t n);
+fsm_trace_fn fsm_trace_log;   /* the daemon's sink: through src/log */
+void fsm_trace_log_header(const struct fsm_spec *spec, const double *cfg);
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "fsm/fsm.h"
+#include "log/log.h"
 
 #define PUT(...) do {                                                   \
 		int w_ = snprintf(buf + len, len < n ? n - len : 0, __VA_ARGS__); \
@@ -82,4 +83,28 @@ fsm_trace_header(const struct fsm_spec *sp, const double *cfg, char *buf,
 	if (len >= n)
 		return -1;
 	return (int)len;
+}
+
+/* The daemon's trace sink (struct fsm.trace): one logfmt line per step
+ * through the logger.  An 'invalid' step is a bug somewhere else in the
+ * daemon, so it goes out as a warning; the line is the same either way. */
+void
+fsm_trace_log(const struct fsm *m, const struct fsm_step *st, void *arg)
+{
+	char line[1024];
+
+	(void)arg;
+	if (fsm_trace_format(m, st, line, sizeof(line)) < 0)
+		return;
+	log_msg(st->kind == FSM_R_INVALID && st->every < 0 ? LOG_WARN : LOG_INFO,
+	    "%s", line);
+}
+
+void
+fsm_trace_log_header(const struct fsm_spec *spec, const double *cfg)
+{
+	char line[2048];
+
+	if (fsm_trace_header(spec, cfg, line, sizeof(line)) >= 0)
+		log_info("%s", line);
 }
