@@ -126,7 +126,7 @@ $(BUILD)/tests/%.o: tests/%.c $(BUILD)/gen/lifecycle_fsm.h $(BUILD)/gen/enginete
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c -o $@ $<
 
-$(BIN)/tests/check_fsmc: $(BUILD)/tests/check_fsmc.o
+$(BIN)/tests/check_fsmc: $(BUILD)/tests/check_fsmc.o $(BUILD)/tests/util.o
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(CHECK_LIBS)
 
@@ -135,7 +135,7 @@ $(BIN)/tests/check_engine: $(BUILD)/tests/check_engine.o $(CORE_OBJ) \
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
-$(BIN)/tests/check_replay: $(BUILD)/tests/check_replay.o $(CORE_OBJ)
+$(BIN)/tests/check_replay: $(BUILD)/tests/check_replay.o $(BUILD)/tests/util.o $(CORE_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 

@@ -12,31 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include "util.h"
 
 static char specs[64][256];
 static int nspecs;
 static const char *fsmc;
-
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
 
 static int
 cmp(const void *a, const void *b)
@@ -70,7 +50,7 @@ START_TEST(golden)
 	int status, fd;
 
 	snprintf(errpath, sizeof(errpath), "%s.err", specs[_i]);
-	want = slurp(errpath);
+	want = test_slurp(errpath);
 	ck_assert_msg(want != NULL, "missing golden file %s", errpath);
 	fd = mkstemp(outpath);
 	ck_assert_int_ge(fd, 0);
@@ -78,7 +58,7 @@ START_TEST(golden)
 	    specs[_i], outpath);
 	status = system(cmd);
 	ck_assert(WIFEXITED(status));
-	got = slurp(outpath);
+	got = test_slurp(outpath);
 	ck_assert_msg(strcmp(want, got) == 0, "%s.fsm:\n--- want\n%s--- got\n%s",
 	    specs[_i], want, got);
 	ck_assert_int_eq(WEXITSTATUS(status), want[0] ? 1 : 0);

@@ -12,30 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "util.h"
 #include "fsm/replay.h"
 #include "log/log.h"
 #include "lifecycle_fsm.h"
-
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
 
 static char bad[32][256];
 static int nbad;
@@ -70,7 +50,7 @@ START_TEST(bad_trace_fails_with_golden_message)
 	rc = replay_file(&lifecycle_spec, bad[_i], hits, err);
 	ck_assert_msg(rc > 0, "%s: replay accepted a trace that must fail", bad[_i]);
 	snprintf(out, sizeof(out), "%.*s.out", (int)strlen(bad[_i]) - 6, bad[_i]);
-	want = slurp(out);
+	want = test_slurp(out);
 	ck_assert_msg(want != NULL, "missing golden file %s", out);
 	n = ftell(err);
 	got = calloc(1, (size_t)n + 1);
@@ -196,7 +176,7 @@ START_TEST(daemon_log_replays_as_it_is)
 		rewind(err);
 		size_t n = fread(buf, 1, sizeof(buf) - 1, err);
 		buf[n] = '\0';
-		char *log = slurp(path);
+		char *log = test_slurp(path);
 		ck_abort_msg("replay of the live log failed:\n%s\nlog:\n%s", buf, log);
 	}
 	/* the stale path really happened and was replayed */
@@ -204,7 +184,7 @@ START_TEST(daemon_log_replays_as_it_is)
 	for (int i = 0; i < lifecycle_spec.nrules; i++)
 		total += hits[i];
 	ck_assert_uint_ge(total, 12);
-	char *log = slurp(path);
+	char *log = test_slurp(path);
 	ck_assert(strstr(log, "next=stale") != NULL);
 	ck_assert(strstr(log, "event=every:send_keepalive") != NULL);
 	free(log);

@@ -340,13 +340,9 @@ fsm_post(struct fsm *m, uint8_t ev)
 void
 fsm_fire(struct fsm *m, int slot)
 {
-	struct fsm_timer *t = &m->timers[slot];
-
-	if (!t->armed)
+	if (!m->timers[slot].armed)
 		return;
-	t->armed = 0;
-	if (m->clock->loop != NULL)
-		ev_timer_stop(m->clock->loop, &t->w);
+	timer_stop(m, slot);  /* ev_timer_again left it repeating */
 	if (slot == 0) {
 		fsm_dispatch(m, m->spec->ev_timeout);
 		return;
