@@ -1,0 +1,43 @@
+/*
+ * src/wa/cert.h: XEdDSA and the server certificate chain (PROTOCOL.md §3).
+ *
+ * Verification uses OpenSSL only (Montgomery u -> Edwards y, sign bit from
+ * the signature, then Ed25519).  Signing needs the raw scalar, which
+ * OpenSSL's API cannot take: that goes through libsignal-protocol-c.
+ */
+#ifndef SK_WA_CERT_H
+#define SK_WA_CERT_H
+
+#include "wa/wa.h"
+
+#define WA_ROOT_KEY_HEX_LEN 64
+
+/* WhatsApp's public root key (the built-in default). */
+extern const uint8_t wa_cert_whatsapp_root[32];
+
+/* XEdDSA over msg with an X25519 key pair. 0 = valid signature. */
+int wa_xeddsa_verify(const uint8_t pub[32], const uint8_t *msg, size_t len,
+    const uint8_t sig[64]);
+int wa_xeddsa_sign(const uint8_t priv[32], const uint8_t *msg, size_t len,
+    uint8_t sig[64]);
+
+/* Parses 64 hex characters (SKYKEEPER_WA_ROOT_KEY). */
+int wa_cert_parse_root_hex(const char *hex, uint8_t out[32]);
+
+/* Strict check of an encoded CertChain: both certificates present, the
+ * intermediate signed by `root` with issuerSerial 0, the leaf signed by the
+ * intermediate's key with issuerSerial = the intermediate's serial, the
+ * leaf key equal to `server_static`, `now` (unix seconds) inside both
+ * validity windows.  On failure `why` says which check failed. */
+int wa_cert_verify_chain(const uint8_t *chain, size_t len,
+    const uint8_t root[32], const uint8_t server_static[32], uint64_t now,
+    char *why, size_t whylen);
+
+/* The test server's side: issue a chain for `server_static` signed by a
+ * root private key (intermediate serial `serial`, valid not_before ..
+ * not_after).  Appends the encoded CertChain to out. */
+int wa_cert_issue_chain(const uint8_t root_priv[32],
+    const uint8_t server_static[32], uint32_t serial, uint64_t not_before,
+    uint64_t not_after, struct wa_buf *out);
+
+#endif
