@@ -19,10 +19,10 @@ VERSION := 0.1.0
 
 WARN     := -std=c11 -Wall -Wextra -Werror
 CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DSK_VERSION='"$(VERSION)"' \
-            -Isrc -I$(BUILD)/gen -Igen
+            -Isrc -I$(BUILD)/gen -Igen -I/usr/include/postgresql
 CFLAGS   ?= -O2 -g
 ALLCFLAGS = $(CFLAGS) $(WARN) $(SAN)
-LDLIBS   := -lwebsockets -lev -ljson-c -lssl -lcrypto -lprotobuf-c -lsignal-protocol-c -lz -lm
+LDLIBS   := -lpq -lwebsockets -lev -ljson-c -lssl -lcrypto -lprotobuf-c -lsignal-protocol-c -lz -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -34,8 +34,11 @@ FSMC_OBJ := $(FSMC_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/scan.o
 
 # Every layer's files are picked up by folder: a new file needs no edit here.
 CORE_SRC := $(wildcard src/fsm/*.c src/log/*.c src/wa/*.c src/net/*.c src/store/*.c)
+PROTO_SRC := $(wildcard proto/*.proto)
+PROTO_C   := $(PROTO_SRC:proto/%.proto=$(BUILD)/gen/%.pb-c.c)
+PROTO_H   := $(PROTO_SRC:proto/%.proto=$(BUILD)/gen/%.pb-c.h)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/lifecycle_fsm.o \
-            $(BUILD)/gen/wa.pb-c.o
+            $(PROTO_C:%.c=%.o)
 
 SK_SRC   := src/main.c $(wildcard src/cli/*.c)
 SK_OBJ   := $(SK_SRC:%.c=$(BUILD)/%.o)
@@ -125,14 +128,15 @@ $(BUILD)/gen/%_bind.o: $(BUILD)/gen/%_bind.c $(BUILD)/gen/%_fsm.h src/fsm/fsm.h
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c -o $@ $<
 
 # --- protobuf --------------------------------------------------------------
-$(BUILD)/gen/wa.pb-c.c $(BUILD)/gen/wa.pb-c.h &: proto/wa.proto
+# every proto/NAME.proto becomes BUILD/gen/NAME.pb-c.{c,h}
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h &: proto/%.proto
 	@mkdir -p $(BUILD)/gen
-	protoc-c --c_out=$(BUILD)/gen -Iproto proto/wa.proto
+	protoc-c --c_out=$(BUILD)/gen -Iproto $<
 
-$(BUILD)/gen/wa.pb-c.o: $(BUILD)/gen/wa.pb-c.c $(BUILD)/gen/wa.pb-c.h
+$(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c -o $@ $<
 
-GEN_HEADERS := $(BUILD)/gen/lifecycle_fsm.h $(BUILD)/gen/wa.pb-c.h
+GEN_HEADERS := $(BUILD)/gen/lifecycle_fsm.h $(PROTO_H)
 
 # --- the daemon ------------------------------------------------------------
 $(BUILD)/src/%.o: src/%.c $(GEN_HEADERS)
@@ -184,9 +188,9 @@ $(BIN)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/standalone.o $(CORE_O
 # lands in tests/fuzz/regress/NAME/, which make test then replays for ever.
 FUZZ_SECONDS ?= 60
 fuzz: bootstrap
-	@$(MAKE) --no-print-directory $(BUILD)/gen/wa.pb-c.c $(BUILD)/gen/lifecycle_fsm.h
+	@$(MAKE) --no-print-directory $(PROTO_C) $(BUILD)/gen/lifecycle_fsm.h
 	@CPPFLAGS="$(CPPFLAGS)" LDLIBS="$(LDLIBS)" tools/fuzz $(BUILD) $(FUZZ_SECONDS) \
-	    "$(filter-out src/net/%,$(CORE_SRC)) $(BUILD)/gen/wa.pb-c.c $(BUILD)/gen/lifecycle_fsm.c" \
+	    "$(filter-out src/net/%,$(CORE_SRC)) $(PROTO_C) $(BUILD)/gen/lifecycle_fsm.c" \
 	    $(FUZZ_NAMES)
 
 # --- benchmark -------------------------------------------------------------
@@ -200,9 +204,17 @@ $(BIN)/bench_engine: $(BUILD)/tools/bench/bench_engine.o $(BUILD)/gen/bench_fsm.
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LDLIBS)
 
+# Other tools/bench/bench_NAME.c programs link with the whole core.
+BENCH_PROGS := $(patsubst tools/bench/%.c,$(BIN)/%,$(filter-out tools/bench/bench_engine.c,$(wildcard tools/bench/bench_*.c)))
+
+$(BIN)/bench_%: $(BUILD)/tools/bench/bench_%.o $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(LDLIBS)
+
 bench: bootstrap
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build $(BENCH_PROGS)
 	@tools/bench/run $(BIN)/bench_engine
+	@for b in $(BENCH_PROGS); do $$b || exit 1; done
 
 # --- docs and drift --------------------------------------------------------
 DOCS := docs/lifecycle.svg docs/lifecycle.md
