@@ -22,6 +22,9 @@ CPPFLAGS := -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DSK_VERSION='"$(VERSION
             -Isrc -I$(BUILD)/gen -Igen -I/usr/include/postgresql
 CFLAGS   ?= -O2 -g
 ALLCFLAGS = $(CFLAGS) $(WARN) $(SAN)
+# Order matters: libsignal-protocol-c.so exports its own older copy of the
+# protobuf_c_* functions; -lprotobuf-c must come first so the system
+# protobuf-c wins for our generated code and for libsignal alike.
 LDLIBS   := -lpq -lwebsockets -lev -ljson-c -lssl -lcrypto -lprotobuf-c -lsignal-protocol-c -lz -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
