@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli/cli.h"
+#include "cli/probe.h"
 #include "lifecycle_fsm.h"
 
 static void
@@ -15,6 +16,8 @@ usage(FILE *f)
 	    "  run                       keep the configured sessions connected\n"
 	    "  replay [--min-coverage PCT] FILE...\n"
 	    "                            replay lifecycle traces (or daemon logs)\n"
+	    "  probe --creds DIR [--url URL] [--root-key HEX|--no-cert-check]\n"
+	    "                            log in once, send 3 pings, print each step\n"
 	    "  version                   print the version and the lifecycle spec hash\n");
 }
 
@@ -27,6 +30,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return cli_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "probe") == 0)
+		return cli_probe(argc - 1, argv + 1);
 	if (strcmp(argv[1], "replay") == 0)
 		return cli_replay(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0) {
