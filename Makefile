@@ -63,7 +63,7 @@ TESTS := $(patsubst tests/%.c,$(BIN)/tests/%,$(wildcard tests/check_*.c))
 # runs every saved input (tests/fuzz/regress/NAME/) through them.
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BIN)/fuzz/%)
 
-.PHONY: all build run test test-plain test-san bootstrap docs check-generated \
+.PHONY: all build daemon run test test-plain test-san bootstrap docs check-generated \
         verify bench fuzz clean
 .DEFAULT_GOAL := all
 
@@ -76,6 +76,9 @@ bootstrap:
 build: $(BIN)/fsmc $(BIN)/skykeeper $(TESTS) $(BIN)/tests/crash_writer \
        $(BIN)/bench_engine $(FUZZ_REPLAY) \
        $(if $(TS_SRC),$(BIN)/wa-testserver)
+
+# The daemon alone, no bootstrap: what tools/heroku-build runs on Heroku.
+daemon: $(BIN)/skykeeper
 
 run: bootstrap
 	@$(MAKE) --no-print-directory build
