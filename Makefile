@@ -231,7 +231,6 @@ bench: bootstrap
 	@$(MAKE) --no-print-directory build $(BENCH_PROGS)
 	@tools/bench/run $(BIN)/bench_engine
 	@for b in $(BENCH_PROGS); do $$b || exit 1; done
-	@tests/testserver/load.sh $(BIN) 1000
 	@tests/testserver/load.sh $(BIN) 10000
 
 # --- docs and drift --------------------------------------------------------
