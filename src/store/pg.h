@@ -196,6 +196,34 @@ int store_pg_lease_release(struct store_pg *s, const char *id,
     const char *owner, int64_t fence, store_pg_cb cb, void *arg);
 
 /*
+ * Every row, for `skykeeper status`: one answer with all of them, ordered
+ * by id, or a negative status (rows NULL, n 0) with error.  Queued like a
+ * load (fails with ETIMEDOUT after cfg.op_timeout while the database is
+ * down).  Rows and everything they point to are valid only during the
+ * callback.  Cost: every blob crosses the wire, so it is for a command
+ * line tool, not for the daemon's hot path.
+ *   generation  of the blob; 0 with blob NULL: leased, never saved
+ *   owner       the lease holder, "" when free
+ *   expires_in  seconds until the lease expires, by the server's clock
+ *               (negative: expired; 0 when free)
+ *   fence       the fencing number of the last grant
+ *   age         seconds since the blob was last written (server's clock)
+ */
+struct store_pg_row {
+	const char *id;
+	int64_t generation;
+	int64_t fence;
+	const char *owner;
+	double expires_in;
+	double age;
+	const unsigned char *blob;
+	size_t blob_len;
+};
+typedef void (*store_pg_list_cb)(void *arg, int status,
+    const struct store_pg_row *rows, size_t n, const char *error);
+int store_pg_list(struct store_pg *s, store_pg_list_cb cb, void *arg);
+
+/*
  * done(arg) runs once, from the loop, as soon as nothing is queued, in
  * flight or waiting to be answered (at the next iteration if that is
  * already so).  The daemon's drain: the final saves, the releases, then

@@ -10,7 +10,8 @@
 #include <libpq-fe.h>
 #include "store/pg.h"
 
-enum pg_kind { PG_OP_SAVE, PG_OP_LOAD, PG_OP_ACQUIRE, PG_OP_RENEW, PG_OP_RELEASE };
+enum pg_kind { PG_OP_SAVE, PG_OP_LOAD, PG_OP_ACQUIRE, PG_OP_RENEW, PG_OP_RELEASE,
+	PG_OP_LIST };
 
 /*
  * One operation, from the call that queued it to its callback.  id, owner
@@ -33,6 +34,7 @@ struct pg_op {
 	const unsigned char *blob;
 	size_t blob_len;
 	store_pg_cb cb;
+	store_pg_list_cb list_cb;   /* PG_OP_LIST answers through this one */
 	void *arg;
 };
 
@@ -128,6 +130,7 @@ extern const char pg_sql_load[];
 extern const char pg_sql_acquire[];
 extern const char pg_sql_renew[];
 extern const char pg_sql_release[];
+extern const char pg_sql_list[];
 void pg_buf_put(struct pg_buf *b, const void *p, size_t n);
 void pg_buf_be32(struct pg_buf *b, uint32_t v);
 void pg_buf_be64(struct pg_buf *b, uint64_t v);

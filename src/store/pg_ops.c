@@ -104,6 +104,9 @@ send_one(struct store_pg *s, struct pg_op *op)
 	case PG_OP_RELEASE:
 		pg_send(s, pg_sql_release, 3, types, v, NULL, NULL);
 		break;
+	case PG_OP_LIST:
+		pg_send(s, pg_sql_list, 0, NULL, NULL, NULL, NULL);
+		break;
 	case PG_OP_SAVE:
 		break;  /* not here: send_saves */
 	}
@@ -190,6 +193,37 @@ save_answers(struct store_pg *s, const PGresult *r, size_t n)
 	}
 }
 
+/* All rows at once, pointing into the result; the op is freed here. */
+static void
+list_answer(struct pg_op *op, const PGresult *r, int rows)
+{
+	struct store_pg_row *v = NULL;
+	int i, n = PQnfields(r) == 7 ? rows : 0;
+
+	if (n > 0 && (v = calloc((size_t)n, sizeof(*v))) == NULL) {
+		if (op->list_cb != NULL)
+			op->list_cb(op->arg, STORE_PG_ENOMEM, NULL, 0, "out of memory");
+		free(op);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		v[i].id = PQgetvalue(r, i, 0);  /* binary text: the bytes, NUL added */
+		v[i].generation = pg_get_int8(r, i, 1);
+		v[i].fence = pg_get_int8(r, i, 2);
+		v[i].owner = PQgetvalue(r, i, 3);
+		v[i].expires_in = pg_get_float8(r, i, 4);
+		v[i].age = pg_get_float8(r, i, 5);
+		if (!PQgetisnull(r, i, 6)) {
+			v[i].blob = (const unsigned char *)PQgetvalue(r, i, 6);
+			v[i].blob_len = (size_t)PQgetlength(r, i, 6);
+		}
+	}
+	if (op->list_cb != NULL)
+		op->list_cb(op->arg, STORE_PG_OK, v, (size_t)n, NULL);
+	free(v);
+	free(op);
+}
+
 void
 pg_ops_result(struct store_pg *s, const PGresult *r)
 {
@@ -239,6 +273,9 @@ pg_ops_result(struct store_pg *s, const PGresult *r)
 		if (rows < 1)
 			res.status = STORE_PG_LOST;
 		break;
+	case PG_OP_LIST:
+		list_answer(op, r, rows);
+		return;
 	case PG_OP_SAVE:
 		break;
 	}
@@ -271,7 +308,8 @@ pg_ops_error(struct store_pg *s, const char *sqlstate, const char *msg)
 		return;
 	op = s->inflight[0];
 	log_warn("store=pg event=statement_failed db=%s op=%s id=%s sqlstate=%s err=\"%s\"",
-	    s->db, op->kind == PG_OP_SAVE ? "save" : op->kind == PG_OP_LOAD ? "load" : "lease",
+	    s->db, op->kind == PG_OP_SAVE ? "save" : op->kind == PG_OP_LOAD ? "load" :
+	    op->kind == PG_OP_LIST ? "list" : "lease",
 	    op->id, sqlstate, msg);
 	res.generation = op->generation;
 	res.fence = op->fence;

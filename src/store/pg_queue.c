@@ -169,8 +169,12 @@ void
 pg_answer(struct pg_op *op, struct store_pg_result *r)
 {
 	r->id = op->id;
-	if (op->cb != NULL)
+	if (op->kind == PG_OP_LIST) {
+		if (op->list_cb != NULL)
+			op->list_cb(op->arg, r->status, NULL, 0, r->error);
+	} else if (op->cb != NULL) {
 		op->cb(op->arg, r);
+	}
 	free(op);
 }
 
@@ -436,3 +440,18 @@ store_pg_lease_release(struct store_pg *s, const char *id, const char *owner,
 	return lease_op(s, PG_OP_RELEASE, id, owner, fence, 1, cb, arg);
 }
 
+/* Not a session operation: no id to check (the op's id is ""). */
+int
+store_pg_list(struct store_pg *s, store_pg_list_cb cb, void *arg)
+{
+	struct pg_op *op;
+
+	if (s->closing)
+		return STORE_PG_ECLOSED;
+	if (s->state == STORE_PG_S_INCOMPATIBLE)
+		return STORE_PG_ESCHEMA;
+	if ((op = op_new(PG_OP_LIST, "", NULL, NULL, 0, NULL, arg)) == NULL)
+		return STORE_PG_ENOMEM;
+	op->list_cb = cb;
+	return queue_other(s, op);
+}

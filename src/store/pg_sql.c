@@ -142,6 +142,15 @@ const char pg_sql_release[] =
 	" WHERE id = $1 AND fence = $3 AND (owner = $2 OR owner IS NULL)"
 	" RETURNING fence";
 
+/* Every row for status: id, generation, fence, owner, lease seconds left,
+ * seconds since the last blob write, blob (NULL: leased, never saved). */
+const char pg_sql_list[] =
+	"SELECT id, generation, fence, coalesce(owner, ''),"
+	"  CASE WHEN owner IS NULL OR lease_expires IS NULL THEN 0"
+	"       ELSE extract(epoch FROM lease_expires - now()) END::float8,"
+	"  extract(epoch FROM now() - updated_at)::float8, blob"
+	"  FROM skykeeper_sessions ORDER BY id";
+
 void
 pg_buf_put(struct pg_buf *b, const void *p, size_t n)
 {

@@ -6,6 +6,7 @@
  *                 [--root-key FILE] [--log FILE] [--prekey-count N] [-v]
  *   wa-testserver --registry DIR --make-device OUTDIR [--phone N]
  *   wa-testserver --registry DIR --make-devices N OUTFILE
+ *   wa-testserver --registry DIR --adopt-device DIR
  *   wa-testserver client …   a scripted test client (client.c)
  *   wa-testserver load …     the bounded load tool (load.c)
  *
@@ -24,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "wa/cert.h"
+#include "store/baileys.h"
 #include "wa-testserver/ts.h"
 
 #define IFACE "127.0.0.1"
@@ -57,6 +59,7 @@ usage(void)
 	    "       wa-testserver --registry DIR --make-device OUTDIR "
 	    "[--phone N]\n"
 	    "       wa-testserver --registry DIR --make-devices N OUTFILE\n"
+	    "       wa-testserver --registry DIR --adopt-device DIR\n"
 	    "       wa-testserver client --help\n"
 	    "       wa-testserver load --help\n", stderr);
 	exit(2);
@@ -176,6 +179,46 @@ serve(struct ts_server *s, const char *regdir, const char *rootfile,
 	return 0;
 }
 
+/*
+ * --adopt-device DIR: registers the device whose credentials are in
+ * DIR/creds.json (made elsewhere: by stock Baileys, or exported by
+ * skykeeper), so it can log in here: its phone and device from me.id, its
+ * noise and identity public keys, its LID (PHONE:DEV@lid when it has
+ * none).  Prints the same line as --make-device.
+ */
+static int
+adopt_device(const char *regdir, const char *dir, char *why, size_t whylen)
+{
+	struct wa_creds c;
+	uint64_t phone;
+	uint32_t dev;
+	char lid[TS_LID_MAX];
+
+	if (store_baileys_read(dir, &c, why, whylen) < 0)
+		return -1;
+	if (c.me_jid[0] == '\0' || wa_creds_user_device(&c, &phone, &dev) < 0) {
+		snprintf(why, whylen, "%s/creds.json: no me.id: not a paired device",
+		    dir);
+		wa_creds_wipe(&c);
+		return -1;
+	}
+	if (c.me_lid[0] != '\0' && strlen(c.me_lid) < sizeof(lid))
+		snprintf(lid, sizeof(lid), "%s", c.me_lid);
+	else
+		snprintf(lid, sizeof(lid), "%llu:%u@lid", (unsigned long long)phone,
+		    dev);
+	if (ts_registry_append(regdir, phone, dev, c.noise.pub, c.identity.pub,
+	    lid, why, whylen) < 0) {
+		wa_creds_wipe(&c);
+		return -1;
+	}
+	printf("device=%llu:%u jid=%s lid=%s dir=%s\n", (unsigned long long)phone,
+	    dev, c.me_jid, lid, dir);
+	fflush(stdout);
+	wa_creds_wipe(&c);
+	return 0;
+}
+
 static long
 num(const char *s, long lo, long hi)
 {
@@ -194,7 +237,7 @@ main(int argc, char **argv)
 {
 	static struct ts_server s;
 	const char *regdir = NULL, *rootfile = NULL, *logfile = NULL;
-	const char *mkdev = NULL, *mkdevs_file = NULL;
+	const char *mkdev = NULL, *mkdevs_file = NULL, *adopt = NULL;
 	unsigned long long phone = 0;
 	long mkdevs = 0;
 	char why[256];
@@ -228,6 +271,8 @@ main(int argc, char **argv)
 			s.prekey_count = (uint32_t)num(v, 0, 100000);
 		else if (strcmp(a, "--make-device") == 0)
 			mkdev = v;
+		else if (strcmp(a, "--adopt-device") == 0)
+			adopt = v;
 		else if (strcmp(a, "--phone") == 0)
 			phone = (unsigned long long)num(v, 1, 0x7fffffffffffffffL);
 		else if (strcmp(a, "--make-devices") == 0) {
@@ -241,6 +286,13 @@ main(int argc, char **argv)
 	if (regdir == NULL) {
 		fputs("wa-testserver: --registry DIR is required\n", stderr);
 		usage();
+	}
+	if (adopt != NULL) {
+		if (adopt_device(regdir, adopt, why, sizeof(why)) < 0) {
+			fprintf(stderr, "wa-testserver: %s\n", why);
+			return 1;
+		}
+		return 0;
 	}
 	if (mkdev != NULL) {
 		if (ts_make_device(regdir, mkdev, phone, why, sizeof(why)) < 0) {
