@@ -43,7 +43,7 @@ PROTO_H   := $(PROTO_SRC:proto/%.proto=$(BUILD)/gen/%.pb-c.h)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/lifecycle_fsm.o \
             $(PROTO_C:%.c=%.o)
 
-SK_SRC   := src/main.c $(wildcard src/cli/*.c)
+SK_SRC   := src/main.c $(wildcard src/cli/*.c src/session/*.c)
 SK_OBJ   := $(SK_SRC:%.c=$(BUILD)/%.o)
 
 TS_SRC   := $(wildcard tools/wa-testserver/*.c)
@@ -63,7 +63,7 @@ TESTS := $(patsubst tests/%.c,$(BIN)/tests/%,$(wildcard tests/check_*.c))
 # runs every saved input (tests/fuzz/regress/NAME/) through them.
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BIN)/fuzz/%)
 
-.PHONY: all build daemon run test test-plain test-san bootstrap docs check-generated \
+.PHONY: all build daemon run demo test test-plain test-san bootstrap docs check-generated \
         verify bench fuzz clean
 .DEFAULT_GOAL := all
 
@@ -74,6 +74,7 @@ bootstrap:
 	@tools/bootstrap
 
 build: $(BIN)/fsmc $(BIN)/skykeeper $(TESTS) $(BIN)/tests/crash_writer \
+       $(BIN)/tests/daemon-seed \
        $(BIN)/bench_engine $(FUZZ_REPLAY) \
        $(if $(TS_SRC),$(BIN)/wa-testserver)
 
@@ -83,6 +84,11 @@ daemon: $(BIN)/skykeeper
 run: bootstrap
 	@$(MAKE) --no-print-directory build
 	$(BIN)/skykeeper run
+
+# A walk through the lifecycle on loopback: open, 515, silence, SIGTERM.
+demo: bootstrap
+	@$(MAKE) --no-print-directory build
+	@tests/daemon/demo.sh $(BIN)
 
 # The suite runs against the plain build and again under ASan+UBSan.
 test: bootstrap
@@ -150,7 +156,7 @@ $(BUILD)/src/%.o: src/%.c $(GEN_HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c -o $@ $<
 
-$(BIN)/skykeeper: $(SK_OBJ) $(CORE_OBJ)
+$(BIN)/skykeeper: $(SK_OBJ) $(CORE_OBJ) $(BUILD)/gen/lifecycle_bind.o
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -181,6 +187,11 @@ $(BIN)/tests/crash_writer: $(BUILD)/tests/crash/writer.o \
         $(BUILD)/gen/session.pb-c.o
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -o $@ $^ -lcrypto -lprotobuf-c
+
+# Puts a Baileys creds.json into the file store for the daemon tests.
+$(BIN)/tests/daemon-seed: $(BUILD)/tests/daemon/seed.o $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/tests/check_fsmc: $(BUILD)/tests/check_fsmc.o $(BUILD)/tests/util.o
 	@mkdir -p $(@D)

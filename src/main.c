@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli/cli.h"
+#include "cli/config.h"
 #include "cli/probe.h"
+#include "cli/store_cmds.h"
 #include "lifecycle_fsm.h"
 
 static void
@@ -16,6 +18,12 @@ usage(FILE *f)
 	    "  run                       keep the configured sessions connected\n"
 	    "  replay [--min-coverage PCT] FILE...\n"
 	    "                            replay lifecycle traces (or daemon logs)\n"
+	    "  config                    print the effective configuration (secrets masked)\n"
+	    "  import (--baileys DIR | --session-id [TEXT]) [--session ID] [--force]\n"
+	    "                            put a Baileys auth state into the store\n"
+	    "  export --baileys DIR [--session ID]\n"
+	    "                            write a stored session as a Baileys auth folder\n"
+	    "  status [--json]           one line per stored session\n"
 	    "  probe --creds DIR [--url URL] [--root-key HEX|--no-cert-check]\n"
 	    "                            log in once, send 3 pings, print each step\n"
 	    "  version                   print the version and the lifecycle spec hash\n");
@@ -30,6 +38,14 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return cli_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "import") == 0)
+		return cli_import(argc - 1, argv + 1);
+	if (strcmp(argv[1], "export") == 0)
+		return cli_export(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return cli_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "config") == 0)
+		return cli_config(argc - 1, argv + 1);
 	if (strcmp(argv[1], "probe") == 0)
 		return cli_probe(argc - 1, argv + 1);
 	if (strcmp(argv[1], "replay") == 0)

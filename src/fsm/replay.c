@@ -485,9 +485,11 @@ replay_text(const struct fsm_spec *spec, const char *name, const char *text,
 		}
 		/* A recording mixes trace lines with ordinary log lines, so
 		 * there only lines naming the machine count.  A hand-written
-		 * trace (no clock=real) may leave fsm= out after its header. */
+		 * trace (no clock=real) may leave fsm= out, but only after its
+		 * header: before it, a line without fsm= is someone's log. */
 		if (fsm != NULL ? strcmp(fsm, spec->name) != 0 :
-		    (r->late > 0 || r->other || get(kv, n, "event") == NULL))
+		    (r->have_header <= 0 || r->late > 0 || r->other ||
+		    get(kv, n, "event") == NULL))
 			continue;
 		if (get(kv, n, "event") == NULL) {
 			fail(r, lineno, "step without event=");

@@ -51,5 +51,16 @@ if [ -n "$cmd" ] && [ -x "$tmp/app/$first" ] && ! grep -qv '^worker:' "$root/Pro
 else
 	ko procfile_worker
 fi
+# every variable the daemon reads is in the README's configuration table
+missing=""
+for v in $(grep -oE '"(SKYKEEPER_[A-Z_]+|DATABASE_URL|SESSION_SECRET|HEROKU_APP_URL|LOG_LEVEL)"' \
+    "$root/src/cli/config.c" | tr -d '"' | sort -u); do
+	grep -q "^| \`$v\` |" "$root/README.md" || missing="$missing $v"
+done
+if [ -z "$missing" ]; then
+	ok readme_lists_every_variable
+else
+	ko "readme_lists_every_variable (missing:$missing)"
+fi
 echo "deploy: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,331 @@
+/*
+ * src/session/actions.c: the lifecycle actions that are policy rather than
+ * plumbing: keep-alive and anti-idle activity, the disconnect policy
+ * (note_* / park / logged out), the final save and the lease.
+ *
+ * Actions run inside a dispatch and never arm or cancel state timers: the
+ * engine does that from the spec.  The backoff arithmetic itself is in
+ * backoff.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "log/log.h"
+#include "net/waconn.h"
+#include "session/session.h"
+#include "session/session_int.h"
+#include "store/mirror.h"
+#include "wa/stanza.h"
+
+static int64_t
+unix_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+ping(struct session *s, const char *why)
+{
+	struct wa_arena a;
+
+	if (!s->logged_in)
+		return;
+	wa_arena_init(&a, 0);
+	session_iq_id(s, s->ping_id, sizeof(s->ping_id));
+	if (session_send(s, &a, wa_stanza_ping(&a, s->ping_id), "ping") == 0)
+		log_debug("session=%s msg=\"ping sent\" why=%s id=%s", s->id,
+		    why, s->ping_id);
+	wa_arena_free(&a);
+}
+
+/* Presence needs the push name; without it the server has nothing to
+ * show and the stanza is skipped (PROTOCOL.md §6). */
+static void
+presence(struct session *s, int available)
+{
+	struct wa_arena a;
+	const char *name = s->snap.creds.push_name;
+
+	if (!s->logged_in)
+		return;
+	if (name[0] == '\0') {
+		log_debug("session=%s msg=\"presence skipped: push name "
+		    "unknown\"", s->id);
+		return;
+	}
+	wa_arena_init(&a, 0);
+	if (session_send(s, &a, wa_stanza_presence(&a, name, available),
+	    "presence") == 0)
+		log_info("session=%s msg=\"presence sent\" type=%s", s->id,
+		    available ? "available" : "unavailable");
+	wa_arena_free(&a);
+}
+
+void
+lifecycle_act_send_keepalive(struct fsm *m, void *ctx)
+{
+	(void)m;
+	ping(ctx, "keepalive");
+}
+
+void
+lifecycle_act_send_ping(struct fsm *m, void *ctx)
+{
+	struct session *s = ctx;
+
+	(void)m;
+	log_warn("session=%s msg=\"no inbound traffic for %.0f s: connection "
+	    "looks stale, pinging\" ping_deadline_s=%.0f", s->id,
+	    s->env->cfg->idle_deadline, s->env->cfg->ping_deadline);
+	ping(s, "stale");
+}
+
+void
+lifecycle_act_heavy_activity(struct fsm *m, void *ctx)
+{
+	struct session *s = ctx;
+	const char *text = s->env->cfg->idle_status;
+	struct wa_arena a;
+	char id[40];
+
+	(void)m;
+	presence(s, 1);
+	/* The account's "about" text is user-visible: touched only when the
+	 * operator asked for it (ORIGINAL.md, anti-idle). */
+	if (text == NULL || !s->logged_in)
+		return;
+	wa_arena_init(&a, 0);
+	session_iq_id(s, id, sizeof(id));
+	if (session_send(s, &a, wa_stanza_status(&a, id, text), "status") == 0)
+		log_info("session=%s msg=\"profile status set "
+		    "(SKYKEEPER_IDLE_STATUS)\"", s->id);
+	wa_arena_free(&a);
+}
+
+void
+lifecycle_act_say_available(struct fsm *m, void *ctx)
+{
+	(void)m;
+	presence(ctx, 1);
+}
+
+void
+lifecycle_act_say_unavailable(struct fsm *m, void *ctx)
+{
+	(void)m;
+	presence(ctx, 0);
+}
+
+void
+lifecycle_act_note_open(struct fsm *m, void *ctx)
+{
+	struct session *s = ctx;
+
+	(void)m;
+	s->bo.opened_at = session_now(s);
+	s->snap.meta.consecutive_failures = 0;
+	s->snap.meta.last_open_ms = unix_ms();
+	log_info("session=%s msg=\"session open\" jid_known=%s", s->id,
+	    s->snap.creds.me_jid[0] ? "yes" : "no");
+}
+
+void
+lifecycle_act_note_failure(struct fsm *m, void *ctx)
+{
+	struct session *s = ctx;
+
+	(void)m;
+	session_backoff_failure(s->env->cfg, &s->bo, session_now(s));
+	s->snap.meta.consecutive_failures = s->bo.attempts;
+	log_info("session=%s msg=\"connection failed or lost\" attempt=%u "
+	    "count#skykeeper.reconnects=1", s->id, s->bo.attempts);
+}
+
+void
+lifecycle_act_note_lease_busy(struct fsm *m, void *ctx)
+{
+	struct session *s = ctx;
+
+	(void)m;
+	session_backoff_failure(s->env->cfg, &s->bo, session_now(s));
+	/* The holder is most likely the dyno being replaced: wait about as
+	 * long as its lease can still run, never fight it. */
+	s->bo.floor = s->lease_wait > 0 ? s->lease_wait :
+	    s->env->cfg->lease_ttl;
+	s->lease_wait = 0;
+}
+
+void
+lifecycle_act_note_replaced(struct fsm *m, void *ctx)
+{
+	struct session *s = ctx;
+
+	(void)m;
+	session_backoff_replaced(s->env->cfg, &s->bo, session_now(s));
+	log_warn("session=%s msg=\"another client took this session over "
+	    "(440 replaced): backing off, not fighting\" in_a_row=%u "
+	    "floor_s=%.1f count#skykeeper.replaced=1", s->id, s->bo.replaced,
+	    s->bo.floor);
+}
+
+void
+lifecycle_act_note_login_failed(struct fsm *m, void *ctx)
+{
+	struct session *s = ctx;
+
+	(void)m;
+	session_backoff_failure(s->env->cfg, &s->bo, session_now(s));
+	switch (s->fail) {
+	case SESSION_FAIL_PAIRING:
+	case SESSION_FAIL_STORE:
+		s->bo.floor = SESSION_PARK_RETRY;
+		break;
+	case SESSION_FAIL_VERSION:
+		/* Retrying an outdated version at once cannot work. */
+		s->bo.floor = s->env->cfg->backoff_max;
+		break;
+	case SESSION_FAIL_NONE:
+		break;
+	}
+}
+
+int
+lifecycle_guard_replaced_too_often(struct fsm *m, void *ctx)
+{
+	struct session *s = ctx;
+
+	(void)m;
+	return session_backoff_replaced_too_often(s->env->cfg, &s->bo,
+	    session_now(s));
+}
+
+double
+lifecycle_delay_backoff_delay(struct fsm *m, void *ctx)
+{
+	struct session *s = ctx;
+	double d = session_backoff_delay(s->env->cfg, &s->bo,
+	    session_unit_random(&s->rng));
+
+	(void)m;
+	log_info("session=%s msg=\"reconnecting later\" attempt=%u "
+	    "delay_s=%.3f floor_s=%.1f", s->id, s->bo.attempts, d, s->bo.floor);
+	return d;
+}
+
+void
+lifecycle_act_park_replaced(struct fsm *m, void *ctx)
+{
+	struct session *s = ctx;
+
+	(void)m;
+	s->parked = 1;
+	log_error("session=%s msg=\"another client keeps using this session "
+	    "(replaced %d times in a row): skykeeper stopped this session "
+	    "instead of fighting it. Stop the other client (another dyno, "
+	    "a bot on another machine, a second skykeeper) and restart "
+	    "skykeeper\"", s->id, SESSION_REPLACED_PARK);
+}
+
+void
+lifecycle_act_mark_logged_out(struct fsm *m, void *ctx)
+{
+	struct session *s = ctx;
+
+	(void)m;
+	s->parked = 1;
+	log_error("session=%s msg=\"logged out by WhatsApp (401 or device "
+	    "removed): the stored credentials are dead and will not be "
+	    "used again. Pair this session again (link a new device in the "
+	    "phone's WhatsApp) and restart skykeeper\"", s->id);
+	if (s->have_snap && !s->snap.meta.logged_out) {
+		s->snap.meta.logged_out = 1;
+		session_save(s, "logged-out");
+	}
+}
+
+static void
+on_flushed(void *arg, int rc, const char *why)
+{
+	struct session *s = arg;
+	char r[256];
+
+	if (rc < 0)
+		log_warn("session=%s msg=\"final save: database copy not "
+		    "saved (the file copy is)\" reason=\"%s\"", s->id,
+		    session_clean(why, r, sizeof(r)));
+	else
+		log_info("session=%s msg=\"final save done\" generation=%llu",
+		    s->id, (unsigned long long)s->snap.generation);
+	s->flushed = 1;
+	s->flush_pending = 0;
+	if (s->m.state == LIFECYCLE_S_DRAINING)
+		session_dispatch(s, LIFECYCLE_E_FLUSHED);
+}
+
+void
+lifecycle_act_flush_session(struct fsm *m, void *ctx)
+{
+	struct session *s = ctx;
+
+	(void)m;
+	s->draining = 1;
+	if (!s->have_snap) {
+		/* Never restored: nothing of ours to save. */
+		s->flushed = 1;
+		session_dispatch(s, LIFECYCLE_E_FLUSHED);
+		return;
+	}
+	snprintf(s->snap.meta.last_state, sizeof(s->snap.meta.last_state),
+	    "%s", session_state(s));
+	s->flush_pending = 1;
+	if (store_save(s->env->store, &s->snap, on_flushed, s) < 0) {
+		s->flush_pending = 0;
+		log_error("session=%s msg=\"final save could not start\"",
+		    s->id);
+		session_dispatch(s, LIFECYCLE_E_FLUSHED);
+	}
+}
+
+static void
+on_released(void *arg, int rc, const char *holder, double expires_in)
+{
+	struct session *s = arg;
+
+	(void)holder;
+	(void)expires_in;
+	s->release_pending = 0;
+	log_info("session=%s msg=\"lease released\" rc=%d", s->id, rc);
+}
+
+void
+lifecycle_act_release_lease(struct fsm *m, void *ctx)
+{
+	struct session *s = ctx;
+
+	(void)m;
+	ev_timer_stop(s->env->loop, &s->lease_renew);
+	if (!s->lease_held)
+		return;
+	s->lease_held = 0;
+	s->release_pending = 1;
+	if (store_lease_release(s->env->store, s->id, on_released, s) < 0)
+		s->release_pending = 0;
+}
+
+void
+lifecycle_act_log_drain_overrun(struct fsm *m, void *ctx)
+{
+	struct session *s = ctx;
+
+	(void)m;
+	s->overrun = 1;
+	log_error("session=%s msg=\"drain budget of %g s exceeded\" "
+	    "final_save=%s", s->id, s->env->cfg->drain_budget,
+	    !s->have_snap ? "nothing-to-save" : s->flush_pending ?
+	    "NOT-CONFIRMED(the database copy may miss the last generation)" :
+	    "done");
+}

@@ -1,0 +1,108 @@
+/*
+ * src/session/session.h: one WhatsApp account's session, driven by the
+ * lifecycle tables generated from fsm/lifecycle.fsm.
+ *
+ * Everything a session needs hangs off its struct session; what sessions
+ * share (loop, lws context, store, configuration, trace clock) is in the
+ * struct session_env the daemon owns.  The lifecycle_act_* / _guard_ /
+ * _delay_ functions the generated binding names live in session.c (the
+ * network and store side) and backoff.c (the pure policy).
+ */
+#ifndef SK_SESSION_H
+#define SK_SESSION_H
+
+#include <stdint.h>
+#include <ev.h>
+#include "cli/config.h"
+#include "fsm/fsm.h"
+#include "lifecycle_fsm.h"
+#include "store/snapshot.h"
+
+struct net;
+struct net_wa;
+struct store;
+
+/* After this many failures in a row the next connect reloads the session
+ * from the store (whichever copy is newest) instead of reusing the one in
+ * memory. */
+#define SESSION_RELOAD_AFTER   5
+/* Replaced this many times in a row: park, never fight another client. */
+#define SESSION_REPLACED_PARK  3
+/* No snapshot (pairing needed) or an unreadable one: retry this rarely. */
+#define SESSION_PARK_RETRY     300.0
+
+/* The pure part of the reconnect policy (backoff.c). */
+struct session_backoff {
+	uint32_t attempts;        /* failures since the last long-enough open */
+	uint32_t replaced;        /* 'replaced' in a row */
+	double opened_at;         /* when the last open began; < 0: not open */
+	double floor;             /* minimum for the next delay (440, lease) */
+};
+
+struct session_env {
+	struct ev_loop *loop;
+	struct net *net;
+	struct store *store;
+	const struct cfg *cfg;
+	struct fsm_clock clock;
+	double fsm_cfg[LIFECYCLE_NCFG];
+	unsigned nopen;           /* sessions in 'open' or 'stale' */
+};
+
+enum session_fail {
+	SESSION_FAIL_NONE,
+	SESSION_FAIL_VERSION,     /* 405 and other login failures */
+	SESSION_FAIL_PAIRING,     /* no snapshot: pairing needed */
+	SESSION_FAIL_STORE,       /* snapshot unreadable */
+};
+
+struct session {
+	struct session_env *env;
+	char id[STORE_SNAP_ID_MAX + 1];
+	struct fsm m;
+	struct net_wa *conn;
+	struct store_snap snap;
+	int have_snap;
+	int lease_held;
+	int release_pending;
+	int logged_in;
+	unsigned gen;             /* bumped by every open/close: stale callbacks */
+	uint64_t rng;
+	struct session_backoff bo;
+	enum session_fail fail;
+	double lease_wait;        /* seconds the lease holder still has */
+	double t_connect;         /* ev_now at open_transport */
+	unsigned iq_seq;
+	char ping_id[40];
+	char prekey_id[40];
+	int draining;
+	int flushed;
+	int flush_pending;
+	int overrun;
+	int parked;
+	ev_timer lease_renew;
+};
+
+/* session.c */
+struct session *session_new(struct session_env *env, const char *id,
+    uint64_t seed);
+void session_start(struct session *s);
+void session_dispatch(struct session *s, uint8_t ev);
+int session_is_closed(const struct session *s);
+int session_transport_idle(const struct session *s);
+void session_free(struct session *s);
+
+/* backoff.c: pure, clock and randomness passed in. */
+double session_backoff_delay(const struct cfg *c,
+    const struct session_backoff *b, double unit_random);
+void session_backoff_leave_open(const struct cfg *c,
+    struct session_backoff *b, double now);
+void session_backoff_failure(const struct cfg *c, struct session_backoff *b,
+    double now);
+void session_backoff_replaced(const struct cfg *c, struct session_backoff *b,
+    double now);
+int session_backoff_replaced_too_often(const struct cfg *c,
+    const struct session_backoff *b, double now);
+double session_unit_random(uint64_t *state);
+
+#endif

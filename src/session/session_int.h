@@ -1,0 +1,21 @@
+/* src/session/session_int.h: what the files of src/session/ share. */
+#ifndef SK_SESSION_INT_H
+#define SK_SESSION_INT_H
+
+#include <stddef.h>
+#include "session/session.h"
+#include "wa/node.h"
+
+/* session.c */
+double session_now(const struct session *s);
+const char *session_state(const struct session *s);
+const char *session_clean(const char *in, char *buf, size_t n);
+void session_iq_id(struct session *s, char *buf, size_t n);
+int session_send(struct session *s, struct wa_arena *a, struct wa_node *n,
+    const char *what);
+void session_save(struct session *s, const char *why);
+
+/* connect.c */
+void session_lease_renew_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+#endif
