@@ -243,6 +243,7 @@ bench: bootstrap
 	@tools/bench/run $(BIN)/bench_engine
 	@for b in $(BENCH_PROGS); do $$b || exit 1; done
 	@tests/testserver/load.sh $(BIN) 10000
+	@tools/bench/daemon_figures.sh $(BIN)
 
 # --- docs and drift --------------------------------------------------------
 DOCS := docs/lifecycle.svg docs/lifecycle.md

@@ -151,11 +151,23 @@ lifecycle_act_note_lease_busy(struct fsm *m, void *ctx)
 	struct session *s = ctx;
 
 	(void)m;
-	session_backoff_failure(s->env->cfg, &s->bo, session_now(s));
-	/* The holder is most likely the dyno being replaced: wait about as
-	 * long as its lease can still run, never fight it. */
-	s->bo.floor = s->lease_wait > 0 ? s->lease_wait :
-	    s->env->cfg->lease_ttl;
+	if (s->lease_wait > 0) {
+		/* Busy: the holder is most likely the dyno being replaced,
+		 * which releases the lease right after its final save.  Never
+		 * fight it, but do not wait out its TTL either: ask again
+		 * every SESSION_LEASE_POLL, so the handover takes about a
+		 * second after the old process's drain. */
+		session_backoff_leave_open(s->env->cfg, &s->bo,
+		    session_now(s));
+		s->bo.floor = 0;
+		s->lease_poll = session_lease_poll_delay(s->lease_wait);
+	} else {
+		/* The lease could not be asked for (database away): without
+		 * it nobody knows who is connected; wait about a lease TTL
+		 * rather than risk a 440 fight. */
+		session_backoff_failure(s->env->cfg, &s->bo, session_now(s));
+		s->bo.floor = s->env->cfg->lease_ttl;
+	}
 	s->lease_wait = 0;
 }
 
@@ -207,10 +219,18 @@ double
 lifecycle_delay_backoff_delay(struct fsm *m, void *ctx)
 {
 	struct session *s = ctx;
-	double d = session_backoff_delay(s->env->cfg, &s->bo,
-	    session_unit_random(&s->rng));
+	double d;
 
 	(void)m;
+	if (s->lease_poll > 0) {
+		d = s->lease_poll;
+		s->lease_poll = 0;
+		log_info("session=%s msg=\"asking for the session lease "
+		    "again\" delay_s=%.3f", s->id, d);
+		return d;
+	}
+	d = session_backoff_delay(s->env->cfg, &s->bo,
+	    session_unit_random(&s->rng));
 	log_info("session=%s msg=\"reconnecting later\" attempt=%u "
 	    "delay_s=%.3f floor_s=%.1f", s->id, s->bo.attempts, d, s->bo.floor);
 	return d;
@@ -302,18 +322,49 @@ on_released(void *arg, int rc, const char *holder, double expires_in)
 }
 
 void
+session_release_lease_now(struct session *s)
+{
+	s->release_by = 0;
+	ev_timer_stop(s->env->loop, &s->lease_renew);
+	s->release_pending = 1;
+	if (store_lease_release(s->env->store, s->id, on_released, s) < 0)
+		s->release_pending = 0;
+}
+
+/*
+ * Runs on entry to closed, after the final save (the spec's order: flushed
+ * -> closed / close_transport, release_lease).  The next holder (the new
+ * dyno polling the lease) logs in as soon as it gets the lease, so the
+ * lease goes only once this connection is over: when the transport is
+ * still closing (queued presence, WebSocket close handshake), the
+ * lease_renew timer checks it every SESSION_RELEASE_STEP and releases when
+ * it is idle, or after SESSION_RELEASE_WAIT at the latest.  release_pending
+ * keeps run.c lingering (up to 1 s) until the release is confirmed by the
+ * store, i.e. it is in PostgreSQL before the process exits.
+ */
+void
 lifecycle_act_release_lease(struct fsm *m, void *ctx)
 {
 	struct session *s = ctx;
 
 	(void)m;
+	if (s->release_by > 0)
+		return;                 /* already on its way */
 	ev_timer_stop(s->env->loop, &s->lease_renew);
 	if (!s->lease_held)
 		return;
 	s->lease_held = 0;
+	if (net_wa_is_idle(s->conn)) {
+		session_release_lease_now(s);
+		return;
+	}
+	log_debug("session=%s msg=\"lease release waits for the transport "
+	    "to close\"", s->id);
 	s->release_pending = 1;
-	if (store_lease_release(s->env->store, s->id, on_released, s) < 0)
-		s->release_pending = 0;
+	s->release_by = ev_now(s->env->loop) + SESSION_RELEASE_WAIT;
+	ev_timer_set(&s->lease_renew, SESSION_RELEASE_STEP,
+	    SESSION_RELEASE_STEP);
+	ev_timer_again(s->env->loop, &s->lease_renew);
 }
 
 void

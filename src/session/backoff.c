@@ -4,7 +4,8 @@
  *
  * Capped exponential backoff with full jitter: attempt n (1-based) waits a
  * uniform random time in [0, min(max, initial * factor^(n-1))], then at
- * least the floor a 440 or a busy lease set.  Full jitter spreads a fleet
+ * least the floor a 440 set.  A busy lease is polled at a fixed
+ * SESSION_LEASE_POLL instead (session_lease_poll_delay).  Full jitter spreads a fleet
  * that lost the server at the same moment; the cost is that a single
  * retry may come almost at once, which the cap on attempts absorbs.
  *
@@ -64,6 +65,18 @@ session_backoff_failure(const struct cfg *c, struct session_backoff *b,
 	session_backoff_leave_open(c, b, now);
 	b->attempts++;
 	b->floor = 0;
+}
+
+/* Another process holds the lease: ask again after SESSION_LEASE_POLL, or
+ * as soon as the holder's lease runs out when that is sooner.  Not a
+ * failure (the attempt counter stays) and not jittered: the holder is
+ * alive and releases the lease when it is done. */
+double
+session_lease_poll_delay(double expires_in)
+{
+	if (expires_in > 0.05 && expires_in < SESSION_LEASE_POLL)
+		return expires_in;
+	return SESSION_LEASE_POLL;
 }
 
 void

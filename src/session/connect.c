@@ -199,8 +199,19 @@ session_lease_renew_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct session *s = w->data;
 
-	(void)loop;
 	(void)revents;
+	if (s->release_by > 0) {
+		/* Closed, waiting for the transport before releasing
+		 * (lifecycle_act_release_lease). */
+		if (net_wa_is_idle(s->conn) || ev_now(loop) >= s->release_by) {
+			if (!net_wa_is_idle(s->conn))
+				log_warn("session=%s msg=\"transport still "
+				    "closing; releasing the lease anyway\"",
+				    s->id);
+			session_release_lease_now(s);
+		}
+		return;
+	}
 	if (s->lease_held)
 		(void)store_lease_renew(s->env->store, s->id, on_renew, s);
 }
@@ -229,10 +240,12 @@ on_lease(void *arg, int rc, const char *holder, double expires_in)
 	if (stale)
 		return;
 	if (rc == STORE_LEASE_BUSY) {
-		s->lease_wait = expires_in;
+		/* > 0 tells note_lease_busy "busy", not "store error". */
+		s->lease_wait = expires_in > 0 ? expires_in : 0.001;
 		log_info("session=%s msg=\"session lease held by another "
-		    "process: waiting for it\" holder=\"%s\" expires_in_s=%.1f",
-		    s->id, session_clean(holder, h, sizeof(h)), expires_in);
+		    "process: polling it every %.1f s\" holder=\"%s\" "
+		    "expires_in_s=%.1f", s->id, SESSION_LEASE_POLL,
+		    session_clean(holder, h, sizeof(h)), expires_in);
 		session_dispatch(s, LIFECYCLE_E_LEASE_BUSY);
 		return;
 	}

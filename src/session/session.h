@@ -30,6 +30,17 @@ struct store;
 #define SESSION_REPLACED_PARK  3
 /* No snapshot (pairing needed) or an unreadable one: retry this rarely. */
 #define SESSION_PARK_RETRY     300.0
+/* Another process holds the session's lease (most often the dyno being
+ * replaced, which releases it right after its final save): ask again this
+ * often instead of waiting out the holder's TTL.  One small UPDATE per
+ * second per waiting session; the wait is never counted as a failure. */
+#define SESSION_LEASE_POLL     1.0
+/* Closed: the lease is released once the transport is fully closed (the
+ * server saw this connection end), checked every SESSION_RELEASE_STEP, but
+ * not later than SESSION_RELEASE_WAIT after the final save (run.c lingers
+ * 1 s for the releases). */
+#define SESSION_RELEASE_WAIT   0.5
+#define SESSION_RELEASE_STEP   0.005
 
 /* The pure part of the reconnect policy (backoff.c). */
 struct session_backoff {
@@ -71,6 +82,8 @@ struct session {
 	struct session_backoff bo;
 	enum session_fail fail;
 	double lease_wait;        /* seconds the lease holder still has */
+	double lease_poll;        /* > 0: the next backoff is this lease poll */
+	double release_by;        /* > 0: lease_renew waits to release it */
 	double t_connect;         /* ev_now at open_transport */
 	unsigned iq_seq;
 	char ping_id[40];
@@ -101,6 +114,7 @@ void session_backoff_failure(const struct cfg *c, struct session_backoff *b,
     double now);
 void session_backoff_replaced(const struct cfg *c, struct session_backoff *b,
     double now);
+double session_lease_poll_delay(double expires_in);
 int session_backoff_replaced_too_often(const struct cfg *c,
     const struct session_backoff *b, double now);
 double session_unit_random(uint64_t *state);

@@ -15,6 +15,9 @@ int session_send(struct session *s, struct wa_arena *a, struct wa_node *n,
     const char *what);
 void session_save(struct session *s, const char *why);
 
+/* actions.c */
+void session_release_lease_now(struct session *s);
+
 /* connect.c */
 void session_lease_renew_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
