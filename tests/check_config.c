@@ -103,6 +103,7 @@ static const struct { const char *var, *good, *bad, *form; size_t off; }
 	X("SKYKEEPER_LEASE_TTL", "45", "0", "seconds, a number, 0 < N <= 3600", lease_ttl),
 	X("SKYKEEPER_DRAIN_BUDGET", "25", "31", "seconds, a number, 0 < N < 30", drain_budget),
 	X("SKYKEEPER_METRICS_EVERY", "10", "0", "seconds, a number, 0 < N <= 86400", metrics_every),
+	X("SKYKEEPER_APP_URL_EVERY", "10", "0", "seconds, a number, 0 < N <= 86400", app_url_every),
 #undef X
 };
 

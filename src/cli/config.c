@@ -15,6 +15,7 @@
 #include <string.h>
 #include "cli/config.h"
 #include "log/log.h"
+#include "net/http.h"
 #include "store/file.h"
 #include "wa/cert.h"
 
@@ -46,6 +47,7 @@ static const struct cfg_dur cfg_durs[] = {
 	D("SKYKEEPER_LEASE_TTL",        lease_ttl,        30,    0, 3600, 1),
 	D("SKYKEEPER_DRAIN_BUDGET",     drain_budget,     20,    0, 30,   1),
 	D("SKYKEEPER_METRICS_EVERY",    metrics_every,    60,    0, 86400, 1),
+	D("SKYKEEPER_APP_URL_EVERY",    app_url_every,    1200,  0, 86400, 1),
 };
 #undef D
 
@@ -358,8 +360,10 @@ cfg_print(const struct cfg *c, FILE *out)
 		    *(const double *)((const char *)c + cfg_durs[i].off));
 	fprintf(out, "SKYKEEPER_IDLE_STATUS=\"%s\"\n", c->idle_status ?
 	    c->idle_status : "(unset: the profile text is never touched)");
+	if (c->heroku_app_url != NULL)
+		net_http_redact(c->heroku_app_url, m, sizeof(m));
 	fprintf(out, "HEROKU_APP_URL=\"%s\"\n", c->heroku_app_url ?
-	    c->heroku_app_url : "(unset)");
+	    m : "(unset)");
 	fprintf(out, "LOG_LEVEL=\"%s\"\n", c->log_level_name);
 }
 

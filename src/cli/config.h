@@ -31,8 +31,9 @@ struct cfg {
 	double connect_timeout, heavy_every, heavy_jitter;
 	double backoff_initial, backoff_factor, backoff_max, backoff_reset;
 	double replaced_floor, lease_ttl, drain_budget, metrics_every;
+	double app_url_every;         /* HEROKU_APP_URL ping interval */
 	const char *idle_status;      /* NULL: never touch the "about" text */
-	const char *heroku_app_url;   /* accepted, documented, not pinged */
+	const char *heroku_app_url;   /* NULL: no ping (src/net/http.c) */
 	int log_level;                /* enum log_level */
 	const char *log_level_name;
 	size_t nsessions;

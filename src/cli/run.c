@@ -15,7 +15,8 @@
  * session overran the drain budget.  A process-level deadline just past
  * the budget (still under Heroku's 30 s) is the last resort if the store
  * itself hangs.  Only the engine arms state timers; the timers here
- * (metrics sample, shutdown deadline, linger) belong to the process.
+ * (metrics sample, HEROKU_APP_URL ping, shutdown deadline, linger) belong
+ * to the process.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "cli/cli.h"
 #include "cli/config.h"
 #include "log/log.h"
+#include "net/http.h"
 #include "net/net.h"
 #include "session/session.h"
 #include "store/mirror.h"
@@ -47,6 +49,10 @@ struct run {
 	double t_drain;
 	ev_signal sigterm, sigint;
 	ev_timer metrics, deadline, linger;
+	/* HEROKU_APP_URL: a process timer and one GET at a time. */
+	ev_timer app_ping;
+	struct net_http *http;
+	char app_url_shown[512];       /* no user info, no query */
 	ev_prepare watch;
 };
 
@@ -71,6 +77,83 @@ metrics_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	log_info("sample#skykeeper.sessions_open=%u sample#skykeeper.sessions=%zu",
 	    count_open(r), r->n);
+}
+
+/* --- HEROKU_APP_URL ---------------------------------------------------- */
+
+/* The ping may take at most this long, and at most 90% of the interval. */
+#define APP_PING_TIMEOUT 30.0
+
+static void
+app_ping_done(int status, double ms, const char *err, void *arg)
+{
+	struct run *r = arg;
+
+	if (status == 0)
+		log_warn("component=app_ping url=\"%s\" status=0 ms=%.0f "
+		    "error=\"%s\" count#skykeeper.app_ping_errors=1",
+		    r->app_url_shown, ms, err != NULL ? err : "failed");
+	else if (status >= 400)
+		log_warn("component=app_ping url=\"%s\" status=%d ms=%.0f "
+		    "measure#skykeeper.app_ping_ms=%.0f", r->app_url_shown,
+		    status, ms, ms);
+	else
+		log_info("component=app_ping url=\"%s\" status=%d ms=%.0f "
+		    "measure#skykeeper.app_ping_ms=%.0f", r->app_url_shown,
+		    status, ms, ms);
+}
+
+static void
+app_ping_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct run *r = w->data;
+	/* Shorter than the interval, so that one answer never costs the
+	 * next ping. */
+	double timeout = r->cfg.app_url_every * 0.9 < APP_PING_TIMEOUT ?
+	    r->cfg.app_url_every * 0.9 : APP_PING_TIMEOUT;
+	char why[256];
+
+	(void)loop;
+	(void)revents;
+	if (r->phase != RUN_UP)
+		return;
+	if (net_http_busy(r->http)) {
+		log_info("component=app_ping url=\"%s\" msg=\"previous ping "
+		    "still in flight; skipped\"", r->app_url_shown);
+		return;
+	}
+	if (net_http_get(r->http, r->cfg.heroku_app_url, timeout,
+	    app_ping_done, r, why, sizeof(why)) < 0)
+		log_warn("component=app_ping url=\"%s\" status=0 "
+		    "error=\"%s\" count#skykeeper.app_ping_errors=1",
+		    r->app_url_shown, why);
+}
+
+/* Started after the network layer; a failure here only loses the ping. */
+static void
+app_ping_start(struct run *r)
+{
+	char why[256];
+
+	ev_init(&r->app_ping, app_ping_cb);
+	r->app_ping.data = r;
+	if (r->cfg.heroku_app_url == NULL)
+		return;
+	if ((r->http = net_http_new(r->env.loop, why, sizeof(why))) == NULL) {
+		log_warn("component=app_ping msg=\"HEROKU_APP_URL will not be "
+		    "pinged\" reason=\"%s\"", why);
+		return;
+	}
+	ev_timer_set(&r->app_ping, r->cfg.app_url_every,
+	    r->cfg.app_url_every);
+	ev_timer_start(r->env.loop, &r->app_ping);
+}
+
+static void
+app_ping_stop(struct run *r)
+{
+	ev_timer_stop(r->env.loop, &r->app_ping);
+	net_http_abort(r->http);
 }
 
 static void
@@ -197,12 +280,13 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_timer_set(&r->deadline, hard, 0.);
 	ev_timer_start(loop, &r->deadline);
 	ev_timer_stop(loop, &r->metrics);
+	app_ping_stop(r);
 	for (size_t i = 0; i < r->n; i++)
 		session_dispatch(r->s[i], LIFECYCLE_E_DRAIN);
 }
 
 static void
-log_start(const struct run *r)
+log_start(struct run *r)
 {
 	const struct cfg *c = &r->cfg;
 	char url[512];
@@ -219,11 +303,15 @@ log_start(const struct run *r)
 		log_warn("msg=\"SKYKEEPER_WA_ROOT_KEY overrides WhatsApp's "
 		    "certificate root: servers are checked against another "
 		    "key (only right for a test server)\"");
-	if (c->heroku_app_url != NULL)
-		log_info("msg=\"HEROKU_APP_URL is set and ignored: pinging it "
-		    "only keeps apps with a web dyno awake; a worker dyno never "
-		    "sleeps, and the WhatsApp connection has its own "
-		    "keep-alive\"");
+	if (c->heroku_app_url != NULL) {
+		net_http_redact(c->heroku_app_url, r->app_url_shown,
+		    sizeof(r->app_url_shown));
+		log_info("component=app_ping url=\"%s\" every_s=%.0f "
+		    "msg=\"HEROKU_APP_URL is pinged, which only helps apps with "
+		    "a web dyno (it keeps an Eco web dyno awake); a worker dyno "
+		    "never sleeps, and the WhatsApp connection has its own "
+		    "keep-alive\"", r->app_url_shown, c->app_url_every);
+	}
 }
 
 static void
@@ -234,6 +322,11 @@ free_all(struct run *r)
 	free(r->s);
 	if (r->env.store != NULL)
 		store_close(r->env.store);
+	if (r->http != NULL) {
+		app_ping_stop(r);
+		net_http_free(r->http);
+		r->http = NULL;
+	}
 	if (r->env.net != NULL)
 		net_free(r->env.net);
 }
@@ -334,6 +427,7 @@ cli_run(int argc, char **argv)
 	ev_prepare_init(&r->watch, watch_cb);
 	r->watch.data = r;
 	ev_prepare_start(loop, &r->watch);
+	app_ping_start(r);
 
 	for (size_t i = 0; i < r->n; i++)
 		session_start(r->s[i]);

@@ -62,5 +62,21 @@ if [ -z "$missing" ]; then
 else
 	ko "readme_lists_every_variable (missing:$missing)"
 fi
+# docs/heroku.md covers what a deploy needs: the Procfile's line, the
+# scale command, both buildpacks, the stack, the build script, the drain
+# budget, and every variable config.c reads that names Heroku.
+hmiss=""
+hdoc=$root/docs/heroku.md
+for w in "heroku ps:scale worker=1" "heroku-community/apt" "heroku/nodejs" \
+    "heroku-24" "tools/heroku-build" "SKYKEEPER_DRAIN_BUDGET" "SESSION_SECRET" \
+    "DATABASE_URL" "HEROKU_APP_URL" "SKYKEEPER_APP_URL_EVERY" "heroku logs --tail" \
+    "skykeeper replay" "SKYKEEPER_WA_VERSION" "$(sed -n 's/^worker: *//p' "$root/Procfile")"; do
+	[ -f "$hdoc" ] && grep -qF -- "$w" "$hdoc" || hmiss="$hmiss '$w'"
+done
+if [ -z "$hmiss" ]; then
+	ok heroku_doc_complete
+else
+	ko "heroku_doc_complete (missing:$hmiss)"
+fi
 echo "deploy: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
