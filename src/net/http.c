@@ -16,6 +16,7 @@
 #include <libwebsockets.h>
 #include <openssl/x509.h>
 #include "log/log.h"
+#include "wa/wa.h"
 #include "net/http.h"
 #include "net/net.h"
 
@@ -39,13 +40,6 @@ struct net_http {
 	void *arg;
 	int destroying;
 };
-
-static void
-say(char *why, size_t whylen, const char *msg)
-{
-	if (why != NULL && whylen > 0)
-		snprintf(why, whylen, "%s", msg);
-}
 
 /* Cuts the wsi loose; with `kill`, closes it (now when lws allows it). */
 static void
@@ -199,11 +193,11 @@ net_http_new(struct ev_loop *loop, char *why, size_t whylen)
 	struct net_http *h;
 
 	if (loop == NULL) {
-		say(why, whylen, "no event loop");
+		wa_say(why, whylen, "no event loop");
 		return NULL;
 	}
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
-		say(why, whylen, "out of memory");
+		wa_say(why, whylen, "out of memory");
 		return NULL;
 	}
 	h->loop = loop;
@@ -220,7 +214,7 @@ net_http_new(struct ev_loop *loop, char *why, size_t whylen)
 	info.user = h;
 	h->ctx = lws_create_context(&info);
 	if (h->ctx == NULL) {
-		say(why, whylen, "libwebsockets could not create its HTTP "
+		wa_say(why, whylen, "libwebsockets could not create its HTTP "
 		    "context (is the libev event-loop plugin installed?)");
 		free(h);
 		return NULL;
@@ -251,7 +245,7 @@ parse(const char *url, struct net_url *u, char *why, size_t whylen)
 	const char *scheme;
 
 	if (url == NULL) {
-		say(why, whylen, "no URL");
+		wa_say(why, whylen, "no URL");
 		return -1;
 	}
 	if (strncasecmp(url, "https://", 8) == 0) {
@@ -261,12 +255,12 @@ parse(const char *url, struct net_url *u, char *why, size_t whylen)
 		scheme = "ws://";
 		rest = url + 7;
 	} else {
-		say(why, whylen, "URL must start with http:// or https://");
+		wa_say(why, whylen, "URL must start with http:// or https://");
 		return -1;
 	}
 	if (snprintf(tmp, sizeof(tmp), "%s%s", scheme, rest) >=
 	    (int)sizeof(tmp)) {
-		say(why, whylen, "URL is too long");
+		wa_say(why, whylen, "URL is too long");
 		return -1;
 	}
 	return net_url_parse(tmp, u, why, whylen);
@@ -296,7 +290,7 @@ net_http_get(struct net_http *h, const char *url, double timeout,
 	struct lws *wsi;
 
 	if (h->busy) {
-		say(why, whylen, "a request is still in flight");
+		wa_say(why, whylen, "a request is still in flight");
 		return -1;
 	}
 	if (parse(url, &h->url, why, whylen) < 0)

@@ -87,13 +87,6 @@ net_wa_end_name(enum net_wa_end e)
 }
 
 static void
-say(char *why, size_t whylen, const char *msg)
-{
-	if (why != NULL && whylen > 0)
-		snprintf(why, whylen, "%s", msg);
-}
-
-static void
 enter(struct net_wa *c)
 {
 	c->busy++;
@@ -393,21 +386,21 @@ net_wa_connect(struct net_wa *c, const struct net_wa_login *l, char *why,
     size_t whylen)
 {
 	if (c->state != WA_IDLE || !net_ws_is_idle(c->ws)) {
-		say(why, whylen, "connection is not idle");
+		wa_say(why, whylen, "connection is not idle");
 		return -1;
 	}
 	if (l->noise == NULL || l->payload == NULL || l->payload_len == 0) {
-		say(why, whylen, "no Noise key or login payload");
+		wa_say(why, whylen, "no Noise key or login payload");
 		return -1;
 	}
 	if (l->routing_len > sizeof(c->routing)) {
-		say(why, whylen, "routing info is too long");
+		wa_say(why, whylen, "routing info is too long");
 		return -1;
 	}
 	reset(c);
 	c->noise = *l->noise;
 	if (wa_buf_put(&c->payload, l->payload, l->payload_len) < 0) {
-		say(why, whylen, "out of memory");
+		wa_say(why, whylen, "out of memory");
 		reset(c);
 		return -1;
 	}

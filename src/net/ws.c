@@ -23,6 +23,7 @@
 #include <libwebsockets.h>
 #include <openssl/x509.h>
 #include "log/log.h"
+#include "wa/wa.h"
 #include "net/net.h"
 
 /* Per-connection receive buffer in lws.  Bigger means fewer pieces per
@@ -89,13 +90,6 @@ net_ws_end_name(enum net_ws_end e)
 	    end_names[e] != NULL)
 		return end_names[e];
 	return "unknown";
-}
-
-static void
-say(char *why, size_t whylen, const char *msg)
-{
-	if (why != NULL && whylen > 0)
-		snprintf(why, whylen, "%s", msg);
 }
 
 /* --- calling the owner ----------------------------------------------------
@@ -414,12 +408,12 @@ net_new(struct ev_loop *loop, char *why, size_t whylen)
 	struct net *n;
 
 	if (loop == NULL) {
-		say(why, whylen, "no event loop");
+		wa_say(why, whylen, "no event loop");
 		return NULL;
 	}
 	n = calloc(1, sizeof(*n));
 	if (n == NULL) {
-		say(why, whylen, "out of memory");
+		wa_say(why, whylen, "out of memory");
 		return NULL;
 	}
 	n->loop = loop;
@@ -439,7 +433,7 @@ net_new(struct ev_loop *loop, char *why, size_t whylen)
 	info.user = n;
 	n->ctx = lws_create_context(&info);
 	if (n->ctx == NULL) {
-		say(why, whylen, "libwebsockets could not create its context "
+		wa_say(why, whylen, "libwebsockets could not create its context "
 		    "(is the libev event-loop plugin installed?)");
 		free(n);
 		return NULL;
@@ -506,7 +500,7 @@ net_ws_connect(struct net_ws *ws, const char *url, char *why, size_t whylen)
 	struct lws *wsi;
 
 	if (ws->state != WS_IDLE || ws->later_pending) {
-		say(why, whylen, "connection is not idle");
+		wa_say(why, whylen, "connection is not idle");
 		return -1;
 	}
 	if (net_url_parse(url, &ws->url, why, whylen) < 0)

@@ -14,13 +14,6 @@
 #include "wa/handshake.h"
 #include "wa.pb-c.h"
 
-static void
-say(char *why, size_t n, const char *msg)
-{
-	if (why != NULL && n > 0)
-		snprintf(why, n, "%s", msg);
-}
-
 static int
 pack_message(const Wa__HandshakeMessage *m, struct wa_buf *out)
 {
@@ -95,7 +88,7 @@ wa_hs_client_finish(struct wa_hs *hs, const uint8_t *msg, size_t len,
 	int rc;
 
 	if (hs->step != 1) {
-		say(why, whylen, "serverHello out of order");
+		wa_say(why, whylen, "serverHello out of order");
 		return WA_ESTATE;
 	}
 	in = wa__handshake_message__unpack(NULL, len, msg);
@@ -103,7 +96,7 @@ wa_hs_client_finish(struct wa_hs *hs, const uint8_t *msg, size_t len,
 	    !field32(&sh->ephemeral, sh->has_ephemeral) ||
 	    !sh->has_static_ || sh->static_.len != 32 + WA_NOISE_TAG ||
 	    !sh->has_payload || sh->payload.len < WA_NOISE_TAG) {
-		say(why, whylen, "serverHello is malformed");
+		wa_say(why, whylen, "serverHello is malformed");
 		rc = WA_EMALFORM;
 		goto out;
 	}
@@ -114,7 +107,7 @@ wa_hs_client_finish(struct wa_hs *hs, const uint8_t *msg, size_t len,
 	n = 32;
 	if ((rc = wa_noise_decrypt_and_hash(&hs->n, sh->static_.data,
 	    sh->static_.len, hs->server_static, &n)) < 0 || n != 32) {
-		say(why, whylen, "server static key does not decrypt");
+		wa_say(why, whylen, "server static key does not decrypt");
 		rc = rc < 0 ? rc : WA_EMALFORM;
 		goto out;
 	}
@@ -123,7 +116,7 @@ wa_hs_client_finish(struct wa_hs *hs, const uint8_t *msg, size_t len,
 		goto crypto;
 	if ((rc = wa_noise_decrypt_and_hash(&hs->n, sh->payload.data,
 	    sh->payload.len, chain.data, &chain.len)) < 0) {
-		say(why, whylen, "certificate payload does not decrypt");
+		wa_say(why, whylen, "certificate payload does not decrypt");
 		goto out;
 	}
 	if (root != NULL) {
@@ -157,7 +150,7 @@ wa_hs_client_finish(struct wa_hs *hs, const uint8_t *msg, size_t len,
 	rc = 0;
 	goto out;
 crypto:
-	say(why, whylen, wa_strerror(rc));
+	wa_say(why, whylen, wa_strerror(rc));
 out:
 	if (in != NULL)
 		wa__handshake_message__free_unpacked(in, NULL);

@@ -1,4 +1,5 @@
 /* src/wa/wa.c: error strings and the byte buffer shared by src/wa/. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "wa/wa.h"
@@ -20,6 +21,13 @@ wa_strerror(int code)
 	case WA_ESTATE: return "not allowed in this state";
 	default: return "unknown error";
 	}
+}
+
+void
+wa_say(char *why, size_t whylen, const char *msg)
+{
+	if (why != NULL && whylen > 0)
+		snprintf(why, whylen, "%s", msg);
 }
 
 int

@@ -27,6 +27,8 @@ enum {
 };
 
 const char *wa_strerror(int code);
+/* Puts one line into a caller's `why` buffer; NULL or 0 length: nothing. */
+void wa_say(char *why, size_t whylen, const char *msg);
 
 /* A growable byte buffer; data is malloc'd. */
 struct wa_buf {
