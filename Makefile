@@ -179,6 +179,12 @@ $(BIN)/tests/check_%: $(BUILD)/tests/check_%.o $(BUILD)/tests/util.o $(CORE_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
 
+# The PostgreSQL tests share a harness that needs libpq.
+$(BIN)/tests/check_pg $(BIN)/tests/check_mirror: $(BIN)/tests/%: $(BUILD)/tests/%.o \
+        $(BUILD)/tests/pgutil.o $(BUILD)/tests/util.o $(CORE_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(CHECK_LIBS) $(LDLIBS)
+
 # The victim of the crash trials (tests/crash/run kills it during saves),
 # linked with the store alone: the trials start it 400 times, and the whole
 # core's libraries add tens of ms of dynamic linking to every start.
