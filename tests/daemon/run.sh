@@ -156,6 +156,9 @@ check_open() {
 	    sed 's/^/FIGURE /'
 	stop
 	[ "$drc" -eq 0 ] || { echo "exit $drc"; return 1; }
+	# the test server's root key overrides WhatsApp's: warned at start
+	grep -q 'at=warn msg="SKYKEEPER_WA_ROOT_KEY overrides' "$tmp/open.out" ||
+	    { echo "no root-key override warning"; return 1; }
 }
 
 check_515() {
