@@ -25,7 +25,7 @@ ALLCFLAGS = $(CFLAGS) $(WARN) $(SAN)
 # Order matters: libsignal-protocol-c.so exports its own older copy of the
 # protobuf_c_* functions; -lprotobuf-c must come first so the system
 # protobuf-c wins for our generated code and for libsignal alike.
-LDLIBS   := -lpq -lwebsockets -lev -ljson-c -lssl -lcrypto -lprotobuf-c -lsignal-protocol-c -lz -lm
+LDLIBS   := -lqrencode -lpq -lwebsockets -lev -ljson-c -lssl -lcrypto -lprotobuf-c -lsignal-protocol-c -lz -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -36,7 +36,7 @@ FSMC_SRC := gen/fsmc.c gen/parse.c gen/check.c gen/emit_c.c gen/emit_dot.c \
 FSMC_OBJ := $(FSMC_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/scan.o
 
 # Every layer's files are picked up by folder: a new file needs no edit here.
-CORE_SRC := $(wildcard src/fsm/*.c src/log/*.c src/wa/*.c src/net/*.c src/store/*.c)
+CORE_SRC := $(wildcard src/fsm/*.c src/log/*.c src/wa/*.c src/net/*.c src/store/*.c src/qr/*.c)
 PROTO_SRC := $(wildcard proto/*.proto)
 PROTO_C   := $(PROTO_SRC:proto/%.proto=$(BUILD)/gen/%.pb-c.c)
 PROTO_H   := $(PROTO_SRC:proto/%.proto=$(BUILD)/gen/%.pb-c.h)
