@@ -236,6 +236,27 @@ ctl /inject '{"kind":"nope"}' >"$tmp/e1"
 check "control: unknown kind is an error" "$tmp/e1" '"ok":false'
 ctl /policy '{"device":"1:99","silent":true}' >"$tmp/e2"
 check "control: unknown device is an error" "$tmp/e2" '"error":"no such device"'
+# pairing requests with no pending pairing: a clear 4xx at once (the flows
+# themselves: tests/interop/pair, stock Baileys as the companion)
+hcode() {   # hcode PATH JSON OUT: the HTTP status, the body in OUT
+	curl -s -m 5 -o "$3" -w '%{http_code}' -d "$2" "http://127.0.0.1:$cport$1"
+}
+b64zero=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+qr="https://wa.me/settings/linked_devices#2@nosuchref,$b64zero,$b64zero,$b64zero,1"
+judge "pair-qr: no qr -> 400" [ "$(hcode /pair-qr '{}' "$tmp/p1")" = 400 ]
+judge "pair-qr: not a QR -> 400" [ "$(hcode /pair-qr '{"qr":"x,y"}' "$tmp/p2")" = 400 ]
+judge "pair-qr: bad fault -> 400" \
+    [ "$(hcode /pair-qr "{\"qr\":\"$qr\",\"fault\":\"nope\"}" "$tmp/p3")" = 400 ]
+judge "pair-qr: unknown ref -> 404" \
+    [ "$(hcode /pair-qr "{\"qr\":\"$qr\"}" "$tmp/p4")" = 404 ]
+check "pair-qr: the 404 says why" "$tmp/p4" '"error":"no pending pairing was sent that ref"'
+judge "pair-code: bad code -> 400" \
+    [ "$(hcode /pair-code '{"code":"ABCD-EFG0"}' "$tmp/p5")" = 400 ]
+judge "pair-code: no companion_hello -> 404" \
+    [ "$(hcode /pair-code '{"code":"abcd-efgh"}' "$tmp/p6")" = 404 ]
+ctl /pairings >"$tmp/p7"
+check "pairings: none pending" "$tmp/p7" '^\{"ok":true,"pairings":\[\]\}$'
+judge "status counts registrations" [ "$(stat registrations)" = 0 ]
 kill -TERM "$spid"
 i=0
 while kill -0 "$spid" 2>/dev/null && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done

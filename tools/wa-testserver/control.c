@@ -37,8 +37,19 @@
  *   POST /clear        every policy back to off     -> {"ok":true}
  *   POST /reset-stats  every counter back to zero   -> {"ok":true}
  *
+ *   POST /pair-qr, POST /pair-code   play the phone for a pending pairing;
+ *        the answer waits for the attempt to end (ctlpair.c says how).
+ *   GET  /pairings     {"ok":true,"pairings":[…]}, as in /status
+ *   /status also has "registrations", "pair_successes", "paired",
+ *   "pair_failures" and (unless brief) "pairings": [{"conn":N,
+ *   "phase":…,"refs":N,"acked":b,"companion_hello":b,"phone":…|null,
+ *   "attempts":N,"waiting":b,"outcome":…}] for each pending pairing.
+ *
  * Example: curl -s -d '{"kind":"515","device":"15550100001:1"}' \
  *              http://127.0.0.1:CONTROL_PORT/inject
+ *
+ * This file decides what a request means; ctlhttp.c reads requests off
+ * the socket and writes the answers.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,28 +57,8 @@
 #include <libwebsockets.h>
 #include "wa-testserver/ts.h"
 
-#define CTL_BODY_MAX 65536
-
-struct ctl {
-	char path[64];
-	char args[128];
-	int post;
-	struct wa_buf body;
-	char *resp;
-	size_t resp_len;
-	unsigned status;
-};
-
 static void
-ctl_reset(struct ctl *r)
-{
-	wa_buf_free(&r->body);
-	free(r->resp);
-	memset(r, 0, sizeof(*r));
-}
-
-static void
-reply(struct ctl *r, unsigned status, json_object *o)
+reply(struct ts_ctl_req *r, unsigned status, json_object *o)
 {
 	const char *t = json_object_to_json_string_ext(o,
 	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
@@ -84,7 +75,7 @@ reply(struct ctl *r, unsigned status, json_object *o)
 }
 
 static void
-reply_error(struct ctl *r, unsigned status, const char *msg)
+reply_error(struct ts_ctl_req *r, unsigned status, const char *msg)
 {
 	json_object *o = json_object_new_object();
 
@@ -173,7 +164,7 @@ parse_target(struct ts_server *s, const char *t, int *all, uint64_t *phone,
 }
 
 static void
-do_status(struct ts_server *s, struct ctl *r)
+do_status(struct ts_server *s, struct ts_ctl_req *r)
 {
 	json_object *o = ok_obj(), *devs;
 	struct ts_device *d, *only = NULL;
@@ -203,8 +194,13 @@ do_status(struct ts_server *s, struct ctl *r)
 	add_u64(o, "injected", s->st.injected);
 	add_u64(o, "malformed", s->st.malformed);
 	add_u64(o, "registered_devices", s->reg.count);
+	add_u64(o, "registrations", s->st.registrations);
+	add_u64(o, "pair_successes", s->st.pair_successes);
+	add_u64(o, "paired", s->st.paired);
+	add_u64(o, "pair_failures", s->st.pair_failures);
 	json_object_object_add(o, "policy", policy_obj(&s->pol));
 	if (!brief) {
+		json_object_object_add(o, "pairings", ts_ctl_pairings(s));
 		devs = json_object_new_array();
 		if (only != NULL) {
 			json_object_array_add(devs, device_obj(only));
@@ -233,7 +229,7 @@ get_str(json_object *req, const char *k)
 }
 
 static void
-do_inject(struct ts_server *s, struct ctl *r, json_object *req)
+do_inject(struct ts_server *s, struct ts_ctl_req *r, json_object *req)
 {
 	const char *kind = get_str(req, "kind");
 	struct ts_device *d;
@@ -297,7 +293,7 @@ apply_policy(struct ts_policy *p, json_object *req)
 }
 
 static void
-do_policy(struct ts_server *s, struct ctl *r, json_object *req)
+do_policy(struct ts_server *s, struct ts_ctl_req *r, json_object *req)
 {
 	struct ts_device *d, *only;
 	struct ts_policy check = { 0 };
@@ -341,7 +337,7 @@ do_policy(struct ts_server *s, struct ctl *r, json_object *req)
 }
 
 static void
-do_clear(struct ts_server *s, struct ctl *r, int stats)
+do_clear(struct ts_server *s, struct ts_ctl_req *r, int stats)
 {
 	struct ts_device *d;
 	size_t i;
@@ -363,8 +359,47 @@ do_clear(struct ts_server *s, struct ctl *r, int stats)
 	reply(r, 200, ok_obj());
 }
 
+/* /pair-qr and /pair-code: an answer now, or later (r->waiting). */
 static void
-handle(struct ts_server *s, struct ctl *r)
+do_pair(struct ts_server *s, struct lws *wsi, struct ts_ctl_req *r,
+    json_object *req)
+{
+	struct ts_ctl_answer ans = { 0, NULL };
+
+	if (strcmp(r->path, "/pair-qr") == 0)
+		ts_ctl_pair_qr(s, wsi, req, &ans);
+	else
+		ts_ctl_pair_code(s, wsi, req, &ans);
+	if (ans.status == 0) {
+		r->waiting = 1;
+		/* bounded by the pairing's own deadline; lws must not cut
+		 * the request first */
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, 130);
+		return;
+	}
+	free(r->resp);
+	r->resp = NULL;
+	if (ans.json != NULL && (r->resp = realloc(ans.json,
+	    strlen(ans.json) + 2)) != NULL) {
+		r->resp_len = strlen(r->resp) + 1;
+		r->resp[r->resp_len - 1] = '\n';
+	} else {
+		free(ans.json);
+	}
+	r->status = ans.status;
+}
+
+static void
+do_pairings(struct ts_server *s, struct ts_ctl_req *r)
+{
+	json_object *o = ok_obj();
+
+	json_object_object_add(o, "pairings", ts_ctl_pairings(s));
+	reply(r, 200, o);
+}
+
+void
+ts_ctl_handle(struct ts_server *s, struct lws *wsi, struct ts_ctl_req *r)
 {
 	json_object *req = NULL;
 	enum json_tokener_error e = json_tokener_success;
@@ -372,9 +407,12 @@ handle(struct ts_server *s, struct ctl *r)
 	if (!r->post) {
 		if (strcmp(r->path, "/status") == 0)
 			do_status(s, r);
+		else if (strcmp(r->path, "/pairings") == 0)
+			do_pairings(s, r);
 		else
-			reply_error(r, 404, "GET /status, or POST /inject "
-			    "/policy /clear /reset-stats");
+			reply_error(r, 404, "GET /status /pairings, or POST "
+			    "/inject /policy /clear /reset-stats /pair-qr "
+			    "/pair-code");
 		return;
 	}
 	if (r->body.len > 0) {
@@ -397,87 +435,11 @@ handle(struct ts_server *s, struct ctl *r)
 		do_clear(s, r, 0);
 	else if (strcmp(r->path, "/reset-stats") == 0)
 		do_clear(s, r, 1);
+	else if (strcmp(r->path, "/pair-qr") == 0 ||
+	    strcmp(r->path, "/pair-code") == 0)
+		do_pair(s, wsi, r, req);
 	else
-		reply_error(r, 404, "POST /inject, /policy, /clear or "
-		    "/reset-stats");
+		reply_error(r, 404, "POST /inject, /policy, /clear, "
+		    "/reset-stats, /pair-qr or /pair-code");
 	json_object_put(req);
 }
-
-/* Headers now; the body when lws says the socket is writable. */
-static int
-respond(struct lws *wsi, struct ctl *r)
-{
-	uint8_t buf[LWS_PRE + 512], *start = &buf[LWS_PRE], *p = start;
-	uint8_t *end = &buf[sizeof(buf) - 1];
-
-	if (r->resp == NULL)
-		return -1;
-	if (lws_add_http_common_headers(wsi, r->status, "application/json",
-	    r->resp_len, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end))
-		return -1;
-	lws_callback_on_writable(wsi);
-	return 0;
-}
-
-static int
-ctl_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-    void *in, size_t len)
-{
-	struct ts_server *s = lws_context_user(lws_get_context(wsi));
-	struct ctl *r = user;
-	char cl[24];
-	uint8_t *out;
-	int n;
-
-	if (r == NULL)
-		return 0;     /* vhost- and protocol-level callbacks */
-	switch (reason) {
-	case LWS_CALLBACK_HTTP:
-		ctl_reset(r);
-		snprintf(r->path, sizeof(r->path), "%s", (const char *)in);
-		if (lws_hdr_copy_fragment(wsi, r->args, sizeof(r->args),
-		    WSI_TOKEN_HTTP_URI_ARGS, 0) < 0)
-			r->args[0] = '\0';
-		r->post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
-		if (r->post && lws_hdr_copy(wsi, cl, sizeof(cl),
-		    WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 && atol(cl) > 0)
-			return 0;     /* the body follows */
-		handle(s, r);
-		return respond(wsi, r);
-	case LWS_CALLBACK_HTTP_BODY:
-		if (r->body.len + len > CTL_BODY_MAX ||
-		    wa_buf_put(&r->body, in, len) < 0)
-			return -1;
-		return 0;
-	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		handle(s, r);
-		return respond(wsi, r);
-	case LWS_CALLBACK_HTTP_WRITEABLE:
-		if (r->resp == NULL)
-			return 0;
-		if ((out = malloc(LWS_PRE + r->resp_len)) == NULL)
-			return -1;
-		memcpy(out + LWS_PRE, r->resp, r->resp_len);
-		n = lws_write(wsi, out + LWS_PRE, r->resp_len,
-		    LWS_WRITE_HTTP_FINAL);
-		free(out);
-		ctl_reset(r);
-		if (n < 0)
-			return -1;
-		return lws_http_transaction_completed(wsi) ? -1 : 0;
-	case LWS_CALLBACK_CLOSED_HTTP:
-		ctl_reset(r);
-		return 0;
-	default:
-		return 0;
-	}
-}
-
-static const struct lws_protocols ctl_protocols[] = {
-	{ .name = "http", .callback = ctl_cb,
-	  .per_session_data_size = sizeof(struct ctl) },
-	{ .name = NULL }
-};
-
-const struct lws_protocols *ts_control_protocols = ctl_protocols;

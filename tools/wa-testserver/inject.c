@@ -35,6 +35,12 @@ known(const char *kind)
 int
 ts_inject_one(struct ts_conn *c, const char *kind)
 {
+	return ts_inject_stanza(c, kind, 1);
+}
+
+int
+ts_inject_stanza(struct ts_conn *c, const char *kind, int close_after)
+{
 	struct wa_arena a;
 	struct wa_node *n = NULL;
 	int rc;
@@ -65,7 +71,7 @@ ts_inject_one(struct ts_conn *c, const char *kind)
 		wa_arena_free(&a);
 		return -1;
 	}
-	rc = ts_send_node(c, n, 1);
+	rc = ts_send_node(c, n, close_after);
 	wa_arena_free(&a);
 	return rc < 0 ? rc : 0;
 }

@@ -7,6 +7,8 @@
  * client proved in the handshake is the one registered for it: the key
  * is the credential, the payload only says who it claims to be.
  * Otherwise <failure reason="401"/> and the connection is closed.
+ * A registration payload (no username, devicePairingData) starts a
+ * pending pairing instead (pairing.c).
  *
  * A newer login of a device that is already logged in wins: every older
  * connection gets <stream:error><conflict type="replaced"/> and is closed,
@@ -75,9 +77,13 @@ ts_login(struct ts_conn *c, const uint8_t client_static[32],
 		    wa_strerror(rc));
 		return -1;
 	}
-	if (l.registration)
-		return refuse_login(c, NULL, 401,
-		    "registration (pairing) is not supported");
+	if (l.registration) {
+		pol = ts_policy_of(s, NULL);
+		if (pol.fail_login)
+			return refuse_login(c, NULL, pol.fail_login,
+			    "failing logins");
+		return ts_pair_begin(c, client_static, l.identity_pub);
+	}
 	d = ts_registry_find(&s->reg, l.username, l.device);
 	if (d == NULL) {
 		char why[80];
@@ -151,4 +157,5 @@ ts_logout(struct ts_conn *c)
 	if (c->dev != NULL)
 		unlink_conn(c->dev, c);
 	c->dev = NULL;
+	ts_pair_free(c);
 }

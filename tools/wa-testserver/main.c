@@ -3,7 +3,8 @@
  * server for tests (README.md next to this file), and its two helpers:
  *
  *   wa-testserver [--port N] [--control-port N] [--registry DIR]
- *                 [--root-key FILE] [--log FILE] [--prekey-count N] [-v]
+ *                 [--root-key FILE] [--log FILE] [--prekey-count N]
+ *                 [--pair-refs N] [-v]
  *   wa-testserver --registry DIR --make-device OUTDIR [--phone N]
  *   wa-testserver --registry DIR --make-devices N OUTFILE
  *   wa-testserver --registry DIR --adopt-device DIR
@@ -55,7 +56,8 @@ usage(void)
 	fputs("usage: wa-testserver [--port N] [--control-port N] "
 	    "[--registry DIR]\n"
 	    "                     [--root-key FILE] [--log FILE] "
-	    "[--prekey-count N] [-v]\n"
+	    "[--prekey-count N]\n"
+	    "                     [--pair-refs N] [-v]\n"
 	    "       wa-testserver --registry DIR --make-device OUTDIR "
 	    "[--phone N]\n"
 	    "       wa-testserver --registry DIR --make-devices N OUTFILE\n"
@@ -140,6 +142,7 @@ serve(struct ts_server *s, const char *regdir, const char *rootfile,
 	}
 	if (root_key(rootfile, &s->root) < 0 ||
 	    wa_keypair_generate(&s->noise) < 0 ||
+	    wa_keypair_generate(&s->account) < 0 ||
 	    wa_cert_issue_chain(s->root.priv, s->noise.pub, 1, now - 3600,
 	    now + 30 * 86400, &s->chain) < 0) {
 		fprintf(stderr, "wa-testserver: cannot make keys and "
@@ -248,6 +251,7 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "load") == 0)
 		return ts_load_main(argc - 1, argv + 1);
 	s.prekey_count = 50;
+	s.pair_refs = 6;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
@@ -269,6 +273,8 @@ main(int argc, char **argv)
 			logfile = v;
 		else if (strcmp(a, "--prekey-count") == 0)
 			s.prekey_count = (uint32_t)num(v, 0, 100000);
+		else if (strcmp(a, "--pair-refs") == 0)
+			s.pair_refs = (unsigned)num(v, 1, WA_PAIR_MAX_REFS);
 		else if (strcmp(a, "--make-device") == 0)
 			mkdev = v;
 		else if (strcmp(a, "--adopt-device") == 0)

@@ -260,3 +260,26 @@ ts_registry_next_dev(const char *dir, uint64_t phone, uint64_t *auto_phone)
 		*auto_phone = phone;
 	return next;
 }
+
+int
+ts_registry_add(struct ts_registry *r, uint64_t phone, uint32_t dev,
+    const uint8_t noise_pub[32], const uint8_t identity_pub[32],
+    const char *lid, char *why, size_t whylen)
+{
+	char dir[sizeof(r->path)];
+	size_t n = strlen(r->path), k = strlen("/" REG_FILE);
+
+	if (n <= k)
+		return -1;
+	memcpy(dir, r->path, n - k);
+	dir[n - k] = '\0';
+	if (ts_registry_append(dir, phone, dev, noise_pub, identity_pub, lid,
+	    why, whylen) < 0)
+		return -1;
+	if (ts_registry_reload(r) < 0 || lookup(r, phone, dev) == NULL) {
+		snprintf(why, whylen, "%s: the new line did not read back",
+		    r->path);
+		return -1;
+	}
+	return 0;
+}

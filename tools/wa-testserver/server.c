@@ -7,7 +7,8 @@
  *  HELLO   the client's first message: intro bytes + clientHello; we
  *          answer serverHello (our ephemeral, static, certificate chain);
  *  FINISH  clientFinish: the client's static key and its ClientPayload;
- *          login.c decides success or failure;
+ *          login.c decides success or failure, or a pending pairing
+ *          (PAIRING: pairing.c reads what the client sends);
  *  OPEN    transport frames: decrypt, decode, log, answer (answer.c).
  * Anything malformed closes that connection and only that one.
  *
@@ -303,6 +304,7 @@ on_frame(struct ts_conn *c, const uint8_t *f, size_t n)
 		return ts_login(c, client_static, s->scratch.data,
 		    s->scratch.len);
 	case TS_C_OPEN:
+	case TS_C_PAIRING:
 		if ((rc = wa_transport_open(&c->t, f, n, &s->scratch)) < 0) {
 			conn_bad(c, "transport frame", rc);
 			return -1;
@@ -316,7 +318,10 @@ on_frame(struct ts_conn *c, const uint8_t *f, size_t n)
 			return -1;
 		}
 		ts_log_node(s, c, "in", node);
-		ts_answer(c, node);
+		if (c->state == TS_C_PAIRING)
+			ts_pair_stanza(c, node);
+		else
+			ts_answer(c, node);
 		wa_arena_free(&a);
 		return 0;
 	default:

@@ -10,6 +10,11 @@
  * "out" for what the server sent.  A node's "content" is absent when it has
  * none, a list of nodes for children, a string of hex digits for bytes, and
  * {"text":"…"} for string content.
+ *
+ * Pairing steps (pairing.c, phone.c) are lines of their own, "dir":"pair":
+ *
+ *   {"t":…,"conn":7,"dev":null,"dir":"pair","step":"pair-success",
+ *    "info":{"device":"15550009999:1","fault":"none"}}
  */
 #include <string.h>
 #include <sys/time.h>
@@ -135,4 +140,33 @@ ts_log_node(struct ts_server *s, struct ts_conn *c, const char *dir,
 	fflush(s->log);
 	if (b->cap > 65536)
 		wa_buf_free(b);
+}
+
+void
+ts_log_pair(struct ts_server *s, struct ts_conn *c, const char *step,
+    const char *info)
+{
+	struct wa_buf *b = &s->logbuf;
+	struct timeval tv;
+	char head[160], name[40];
+
+	if (s->log == NULL)
+		return;
+	gettimeofday(&tv, NULL);
+	b->len = 0;
+	if (c->dev != NULL)
+		snprintf(name, sizeof(name), "\"%llu:%u\"",
+		    (unsigned long long)c->dev->phone, c->dev->dev);
+	else
+		snprintf(name, sizeof(name), "null");
+	snprintf(head, sizeof(head),
+	    "{\"t\":%lld.%03d,\"conn\":%u,\"dev\":%s,\"dir\":\"pair\","
+	    "\"step\":", (long long)tv.tv_sec, (int)(tv.tv_usec / 1000), c->id,
+	    name);
+	if (put(b, head) < 0 || ts_json_str(b, step, strlen(step)) < 0 ||
+	    put(b, ",\"info\":") < 0 || put(b, info ? info : "{}") < 0 ||
+	    put(b, "}\n") < 0)
+		return;
+	fwrite(b->data, 1, b->len, s->log);
+	fflush(s->log);
 }
