@@ -16,6 +16,8 @@ usage(FILE *f)
 	    "usage: skykeeper COMMAND [ARGS]\n"
 	    "\n"
 	    "  run                       keep the configured sessions connected\n"
+	    "  pair [--session ID] [--phone NUMBER] [--force]\n"
+	    "                            link a new device (QR code or pairing code), then exit\n"
 	    "  replay [--min-coverage PCT] FILE...\n"
 	    "                            replay lifecycle traces (or daemon logs)\n"
 	    "  config                    print the effective configuration (secrets masked)\n"
@@ -38,6 +40,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return cli_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "pair") == 0)
+		return cli_pair(argc - 1, argv + 1);
 	if (strcmp(argv[1], "import") == 0)
 		return cli_import(argc - 1, argv + 1);
 	if (strcmp(argv[1], "export") == 0)

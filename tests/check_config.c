@@ -104,6 +104,9 @@ static const struct { const char *var, *good, *bad, *form; size_t off; }
 	X("SKYKEEPER_DRAIN_BUDGET", "25", "31", "seconds, a number, 0 < N < 30", drain_budget),
 	X("SKYKEEPER_METRICS_EVERY", "10", "0", "seconds, a number, 0 < N <= 86400", metrics_every),
 	X("SKYKEEPER_APP_URL_EVERY", "10", "0", "seconds, a number, 0 < N <= 86400", app_url_every),
+	X("SKYKEEPER_QR_FIRST", "2", "0", "seconds, a number, 0 < N <= 3600", qr_first),
+	X("SKYKEEPER_QR_NEXT", "1.5", "3601", "seconds, a number, 0 < N <= 3600", qr_next),
+	X("SKYKEEPER_PAIR_RETRY", "5", "-1", "seconds, a number, 0 < N <= 86400", pair_retry),
 #undef X
 };
 
@@ -156,6 +159,16 @@ static const struct { const char *var, *good, *bad, *shown, *form; } others[] = 
 	  "app.herokuapp.com", "an https:// URL" },
 	{ "LOG_LEVEL", "debug", "loud", "loud", "error, warn, info or debug" },
 	{ "SKYKEEPER_DATA_DIR", "/tmp/x", NULL, NULL, NULL },
+	{ "PAIRING_NUMBER", "15550001234", "+1 555 000", "+1 555 000",
+	  "the phone number in digits only, country code first, e.g. "
+	  "15550001234 (no +, spaces or dashes)" },
+	{ "PAIRING_NUMBER", "4915112345678", "05550001234", "05550001234",
+	  "the phone number in digits only, country code first, e.g. "
+	  "15550001234 (no +, spaces or dashes)" },
+	{ "PAIRING_NUMBER", "123456", "12345", "12345",
+	  "the phone number in digits only, country code first, e.g. "
+	  "15550001234 (no +, spaces or dashes)" },
+	{ "SKYKEEPER_QR_PNG", "/tmp/qr.png", NULL, NULL, NULL },
 };
 
 START_TEST(other_vars)
@@ -192,6 +205,14 @@ START_TEST(values_taken)
 	ck_assert_uint_eq(c.root_key[1], 0x11);
 	ck_assert_int_eq(load1(&c, "LOG_LEVEL", "warn"), 0);
 	ck_assert_int_eq(c.log_level, LOG_WARN);
+	ck_assert_ptr_null(c.pairing_number);
+	ck_assert_ptr_null(c.qr_png);
+	ck_assert_double_eq(c.qr_first, 60);
+	ck_assert_double_eq(c.qr_next, 20);
+	ck_assert_double_eq(c.pair_retry, 30);
+	ck_assert_int_eq(load1(&c, "PAIRING_NUMBER", "15550001234"), 0);
+	ck_assert_str_eq(c.pairing_number, "15550001234");
+	ck_assert_int_eq(load1(&c, "PAIRING_NUMBER", "1555000123456789"), 1);
 	/* PORT belongs to web dynos: accepted, ignored */
 	ck_assert_int_eq(load1(&c, "PORT", "not-a-port"), 0);
 }
@@ -215,6 +236,19 @@ START_TEST(cross_checks)
 	ck_assert_int_eq(load1(&c, "SKYKEEPER_BACKOFF_MAX", "0.5"), 1);
 	ck_assert_str_eq(errbuf, line("SKYKEEPER_BACKOFF_INITIAL", "(default)",
 	    "seconds, at most SKYKEEPER_BACKOFF_MAX"));
+	{
+		/* one phone number cannot pair several sessions */
+		struct fake_env e = { { "PAIRING_NUMBER", "15550001234",
+		    "SKYKEEPER_SESSIONS", "a,b", NULL } };
+		FILE *f = fmemopen(errbuf, sizeof(errbuf), "w");
+
+		memset(errbuf, 0, sizeof(errbuf));
+		ck_assert_int_eq(cfg_load(&c, fake_get, &e, f), 1);
+		fclose(f);
+		ck_assert_str_eq(errbuf, line("PAIRING_NUMBER", "15550001234",
+		    "unset when SKYKEEPER_SESSIONS lists several sessions (pair "
+		    "each with: skykeeper pair --session ID --phone NUMBER)"));
+	}
 }
 END_TEST
 

@@ -48,6 +48,10 @@ static const struct cfg_dur cfg_durs[] = {
 	D("SKYKEEPER_DRAIN_BUDGET",     drain_budget,     20,    0, 30,   1),
 	D("SKYKEEPER_METRICS_EVERY",    metrics_every,    60,    0, 86400, 1),
 	D("SKYKEEPER_APP_URL_EVERY",    app_url_every,    1200,  0, 86400, 1),
+	/* WhatsApp Web's own timing: the first QR 60 s, each next one 20 s. */
+	D("SKYKEEPER_QR_FIRST",         qr_first,         60,    0, 3600, 1),
+	D("SKYKEEPER_QR_NEXT",          qr_next,          20,    0, 3600, 1),
+	D("SKYKEEPER_PAIR_RETRY",       pair_retry,       30,    0, 86400, 1),
 };
 #undef D
 
@@ -126,6 +130,19 @@ url_ok(const char *s, const char *const *schemes)
 		    s[n] != '/' && strpbrk(s, " \t\r\n") == NULL)
 			return 1;
 	}
+	return 0;
+}
+
+int
+cfg_phone_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 6 || n > 15 || s[0] == '0')
+		return -1;
+	for (; *s != '\0'; s++)
+		if (!isdigit((unsigned char)*s))
+			return -1;
 	return 0;
 }
 
@@ -291,6 +308,21 @@ cfg_load(struct cfg *c, cfg_get_fn *fn, void *arg, FILE *err)
 			c->log_level_name = v;
 		}
 	}
+	if ((v = get(fn, arg, "PAIRING_NUMBER")) != NULL) {
+		if (cfg_phone_ok(v) < 0)
+			bad(err, &nbad, "PAIRING_NUMBER", v, "the phone number "
+			    "in digits only, country code first, e.g. "
+			    "15550001234 (no +, spaces or dashes)");
+		else
+			c->pairing_number = v;
+	}
+	if ((v = get(fn, arg, "SKYKEEPER_QR_PNG")) != NULL) {
+		if (strlen(v) >= 400)
+			bad(err, &nbad, "SKYKEEPER_QR_PNG", v,
+			    "a file path under 400 bytes");
+		else
+			c->qr_png = v;
+	}
 	/* PORT is Heroku's for web dynos; a worker has nothing to listen on. */
 
 	if (nbad > 0)
@@ -313,6 +345,10 @@ cfg_load(struct cfg *c, cfg_get_fn *fn, void *arg, FILE *err)
 		bad(err, &nbad, "SKYKEEPER_BACKOFF_INITIAL", SHOWN(
 		    "SKYKEEPER_BACKOFF_INITIAL"), "seconds, at most "
 		    "SKYKEEPER_BACKOFF_MAX");
+	if (c->pairing_number != NULL && c->nsessions > 1)
+		bad(err, &nbad, "PAIRING_NUMBER", c->pairing_number, "unset "
+		    "when SKYKEEPER_SESSIONS lists several sessions (pair each "
+		    "with: skykeeper pair --session ID --phone NUMBER)");
 #undef SHOWN
 	return nbad;
 }
@@ -364,6 +400,10 @@ cfg_print(const struct cfg *c, FILE *out)
 		net_http_redact(c->heroku_app_url, m, sizeof(m));
 	fprintf(out, "HEROKU_APP_URL=\"%s\"\n", c->heroku_app_url ?
 	    m : "(unset)");
+	fprintf(out, "PAIRING_NUMBER=\"%s\"\n", c->pairing_number ?
+	    c->pairing_number : "(unset: pair by QR code)");
+	fprintf(out, "SKYKEEPER_QR_PNG=\"%s\"\n", c->qr_png ? c->qr_png :
+	    "(unset: QR only in the logs)");
 	fprintf(out, "LOG_LEVEL=\"%s\"\n", c->log_level_name);
 }
 

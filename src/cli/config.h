@@ -32,6 +32,10 @@ struct cfg {
 	double backoff_initial, backoff_factor, backoff_max, backoff_reset;
 	double replaced_floor, lease_ttl, drain_budget, metrics_every;
 	double app_url_every;         /* HEROKU_APP_URL ping interval */
+	double qr_first, qr_next;     /* how long the first / each next QR ref lives */
+	double pair_retry;            /* pause after an unscanned or rejected pairing */
+	const char *pairing_number;   /* NULL: QR pairing; else digits, country code first */
+	const char *qr_png;           /* NULL: no PNG of the QR */
 	const char *idle_status;      /* NULL: never touch the "about" text */
 	const char *heroku_app_url;   /* NULL: no ping (src/net/http.c) */
 	int log_level;                /* enum log_level */
@@ -50,6 +54,9 @@ int cfg_load(struct cfg *c, cfg_get_fn *get, void *arg, FILE *err);
 /* The effective configuration, one logfmt line per variable, secrets
  * masked (DATABASE_URL keeps its host, SESSION_SECRET shows only "set"). */
 void cfg_print(const struct cfg *c, FILE *out);
+/* 0 when s is a phone number for PAIRING_NUMBER / --phone: 6-15 digits,
+ * country code first, no leading 0; -1 otherwise. */
+int cfg_phone_ok(const char *s);
 /* DATABASE_URL with the password replaced by "****", for logs. */
 void cfg_mask_url(const char *url, char *buf, size_t n);
 /* `skykeeper config` */

@@ -40,6 +40,7 @@
 enum run_phase { RUN_UP, RUN_DRAINING, RUN_LINGERING, RUN_STORE, RUN_DONE };
 
 struct run {
+	const struct run_opts *opts;
 	struct cfg cfg;
 	struct session_env env;
 	struct session **s;
@@ -51,6 +52,7 @@ struct run {
 	ev_timer metrics, deadline, linger;
 	/* HEROKU_APP_URL: a process timer and one GET at a time. */
 	ev_timer app_ping;
+	ev_timer pair_done;            /* skykeeper pair: fed, never armed */
 	struct net_http *http;
 	char app_url_shown[512];       /* no user info, no query */
 	ev_prepare watch;
@@ -251,27 +253,14 @@ deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	finish(r);
 }
 
+/* Every session drains: the spec's drain event, the process deadline. */
 static void
-signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+begin_drain(struct run *r, struct ev_loop *loop)
 {
-	struct run *r = w->data;
 	double hard;
 
-	(void)revents;
-	if (r->phase != RUN_UP) {
-		/* Heroku may send SIGTERM more than once: the drain already
-		 * under way goes on unchanged (the spec ignores it). */
-		log_info("msg=\"signal during drain: nothing changes\" signal=%d",
-		    w->signum);
-		for (size_t i = 0; i < r->n; i++)
-			session_dispatch(r->s[i], LIFECYCLE_E_DRAIN);
-		return;
-	}
 	r->phase = RUN_DRAINING;
 	r->t_drain = ev_time();
-	log_info("msg=\"draining\" signal=%d budget_s=%.1f "
-	    "sample#skykeeper.sessions_open=%u", w->signum,
-	    r->cfg.drain_budget, count_open(r));
 	/* The spec's drain_budget ends a session's draining; this one ends
 	 * the process if the store itself never answers. */
 	hard = r->cfg.drain_budget + 2.0;
@@ -283,6 +272,64 @@ signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	app_ping_stop(r);
 	for (size_t i = 0; i < r->n; i++)
 		session_dispatch(r->s[i], LIFECYCLE_E_DRAIN);
+}
+
+static void
+signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct run *r = w->data;
+
+	(void)revents;
+	if (r->phase != RUN_UP) {
+		/* Heroku may send SIGTERM more than once: the drain already
+		 * under way goes on unchanged (the spec ignores it). */
+		log_info("msg=\"signal during drain: nothing changes\" signal=%d",
+		    w->signum);
+		for (size_t i = 0; i < r->n; i++)
+			session_dispatch(r->s[i], LIFECYCLE_E_DRAIN);
+		return;
+	}
+	log_info("msg=\"draining\" signal=%d budget_s=%.1f "
+	    "sample#skykeeper.sessions_open=%u", w->signum,
+	    r->cfg.drain_budget, count_open(r));
+	if (r->opts->pair)
+		r->rc = 1;      /* interrupted before the first login */
+	begin_drain(r, loop);
+}
+
+/* skykeeper pair: the first login ends it well, the first failure badly;
+ * either way through the drain, so the session is saved and its lease
+ * released like at any shutdown.  The dispatch that reported it is still
+ * running: the drain waits for the loop's next turn. */
+static void
+pair_note(void *arg, struct session *s, enum session_note what,
+    const char *why)
+{
+	struct run *r = arg;
+
+	if (r->phase != RUN_UP)
+		return;
+	if (what == SESSION_NOTE_OPEN) {
+		log_info("session=%s msg=\"paired and logged in: the session "
+		    "is stored; start the worker (heroku ps:scale worker=1)\"",
+		    s->id);
+		r->rc = 0;
+	} else {
+		log_error("session=%s msg=\"pairing failed\" reason=\"%s\"",
+		    s->id, why != NULL ? why : "unknown");
+		r->rc = 1;
+	}
+	ev_feed_event(r->env.loop, &r->pair_done, EV_CUSTOM);
+}
+
+static void
+pair_done_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct run *r = w->data;
+
+	(void)revents;
+	if (r->phase == RUN_UP)
+		begin_drain(r, loop);
 }
 
 static void
@@ -334,11 +381,7 @@ free_all(struct run *r)
 int
 cli_run(int argc, char **argv)
 {
-	struct run *r;
-	struct store_config sc;
-	struct ev_loop *loop;
-	char why[256];
-	int rc;
+	static const struct run_opts daemon;
 
 	(void)argv;
 	if (argc > 1) {
@@ -346,11 +389,36 @@ cli_run(int argc, char **argv)
 		    "environment: see skykeeper config)\n");
 		return 2;
 	}
+	return run_main(&daemon);
+}
+
+int
+run_main(const struct run_opts *opts)
+{
+	struct run *r;
+	struct store_config sc;
+	struct ev_loop *loop;
+	char why[256];
+	int rc;
+
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return 1;
+	r->opts = opts;
 	if (cfg_load(&r->cfg, cfg_getenv, NULL, stderr) > 0) {
 		free(r);
 		return 2;
+	}
+	if (opts->pair && opts->session == NULL && r->cfg.nsessions > 1) {
+		fprintf(stderr, "skykeeper pair: SKYKEEPER_SESSIONS lists %zu "
+		    "sessions: say which one with --session ID\n",
+		    r->cfg.nsessions);
+		free(r);
+		return 2;
+	}
+	if (opts->session != NULL) {
+		/* skykeeper pair: the one session it was asked for */
+		r->cfg.sessions[0] = (char *)opts->session;
+		r->cfg.nsessions = 1;
 	}
 	log_set_level((enum log_level)r->cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
@@ -420,6 +488,15 @@ cli_run(int argc, char **argv)
 	ev_init(&r->deadline, deadline_cb);
 	ev_init(&r->linger, linger_cb);
 	r->deadline.data = r->linger.data = r;
+	ev_init(&r->pair_done, pair_done_cb);
+	r->pair_done.data = r;
+	if (opts->pair) {
+		r->env.pair_mode = 1;
+		r->env.pair_force = opts->force;
+		r->env.pair_phone = opts->phone;
+		r->env.note = pair_note;
+		r->env.note_arg = r;
+	}
 	ev_timer_init(&r->metrics, metrics_cb, r->cfg.metrics_every,
 	    r->cfg.metrics_every);
 	r->metrics.data = r;
@@ -437,6 +514,7 @@ cli_run(int argc, char **argv)
 	ev_timer_stop(loop, &r->metrics);
 	ev_timer_stop(loop, &r->deadline);
 	ev_timer_stop(loop, &r->linger);
+	ev_timer_stop(loop, &r->pair_done);
 	ev_signal_stop(loop, &r->sigterm);
 	ev_signal_stop(loop, &r->sigint);
 	rc = r->rc;

@@ -32,7 +32,8 @@ ping(struct session *s, const char *why)
 {
 	struct wa_arena a;
 
-	if (!s->logged_in)
+	/* Also while pairing: the handshake is done, only the login is not. */
+	if (!net_wa_is_ready(s->conn))
 		return;
 	wa_arena_init(&a, 0);
 	session_iq_id(s, s->ping_id, sizeof(s->ping_id));
@@ -131,6 +132,7 @@ lifecycle_act_note_open(struct fsm *m, void *ctx)
 	s->snap.meta.last_open_ms = unix_ms();
 	log_info("session=%s msg=\"session open\" jid_known=%s", s->id,
 	    s->snap.creds.me_jid[0] ? "yes" : "no");
+	session_note(s, SESSION_NOTE_OPEN, NULL);
 }
 
 void
@@ -143,6 +145,7 @@ lifecycle_act_note_failure(struct fsm *m, void *ctx)
 	s->snap.meta.consecutive_failures = s->bo.attempts;
 	log_info("session=%s msg=\"connection failed or lost\" attempt=%u "
 	    "count#skykeeper.reconnects=1", s->id, s->bo.attempts);
+	session_note(s, SESSION_NOTE_FAILED, "connection failed or lost");
 }
 
 void
@@ -169,6 +172,8 @@ lifecycle_act_note_lease_busy(struct fsm *m, void *ctx)
 		s->bo.floor = s->env->cfg->lease_ttl;
 	}
 	s->lease_wait = 0;
+	session_note(s, SESSION_NOTE_FAILED, "the session is in use by "
+	    "another process (its lease is held)");
 }
 
 void
@@ -203,6 +208,7 @@ lifecycle_act_note_login_failed(struct fsm *m, void *ctx)
 	case SESSION_FAIL_NONE:
 		break;
 	}
+	session_note(s, SESSION_NOTE_FAILED, "login failed");
 }
 
 int
@@ -248,6 +254,7 @@ lifecycle_act_park_replaced(struct fsm *m, void *ctx)
 	    "instead of fighting it. Stop the other client (another dyno, "
 	    "a bot on another machine, a second skykeeper) and restart "
 	    "skykeeper\"", s->id, SESSION_REPLACED_PARK);
+	session_note(s, SESSION_NOTE_FAILED, "another client uses the session");
 }
 
 void
@@ -259,12 +266,14 @@ lifecycle_act_mark_logged_out(struct fsm *m, void *ctx)
 	s->parked = 1;
 	log_error("session=%s msg=\"logged out by WhatsApp (401 or device "
 	    "removed): the stored credentials are dead and will not be "
-	    "used again. Pair this session again (link a new device in the "
-	    "phone's WhatsApp) and restart skykeeper\"", s->id);
+	    "used again. Pair this session again: skykeeper pair --session "
+	    "%s (on Heroku: heroku run bin/skykeeper pair --session %s), "
+	    "then restart skykeeper\"", s->id, s->id, s->id);
 	if (s->have_snap && !s->snap.meta.logged_out) {
 		s->snap.meta.logged_out = 1;
 		session_save(s, "logged-out");
 	}
+	session_note(s, SESSION_NOTE_FAILED, "logged out");
 }
 
 static void

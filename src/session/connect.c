@@ -62,7 +62,11 @@ begin_connect(struct session *s)
 	char why[256], r[256];
 	int rc;
 
-	if ((rc = wa_payload_login(&s->snap.creds, &v, &payload)) < 0) {
+	/* No JID yet: a registration, answered with pairing refs. */
+	rc = s->snap.creds.me_jid[0] == '\0' ?
+	    wa_payload_register(&s->snap.creds, &v, &payload) :
+	    wa_payload_login(&s->snap.creds, &v, &payload);
+	if (rc < 0) {
 		log_error("session=%s msg=\"cannot build the login payload\" "
 		    "reason=\"%s\"", s->id, wa_strerror(rc));
 		wa_buf_free(&payload);
@@ -91,6 +95,18 @@ begin_connect(struct session *s)
 	}
 }
 
+/* No usable credentials: a new device, saved, then registered. */
+static void
+new_device(struct session *s)
+{
+	if (session_pair_new_creds(s) < 0) {
+		s->fail = SESSION_FAIL_STORE;
+		session_dispatch(s, LIFECYCLE_E_LOGIN_FAILED);
+		return;
+	}
+	begin_connect(s);
+}
+
 static void
 on_restore(void *arg, int rc, struct store_snap *snap, const char *why)
 {
@@ -103,12 +119,9 @@ on_restore(void *arg, int rc, struct store_snap *snap, const char *why)
 		return;
 	}
 	if (rc == STORE_RESTORE_NEW) {
-		log_error("session=%s msg=\"no stored credentials for this "
-		    "session: it needs pairing (skykeeper pair, a later "
-		    "release) or an import of a Baileys creds.json; retrying "
-		    "every %.0f s\"", s->id, SESSION_PARK_RETRY);
-		s->fail = SESSION_FAIL_PAIRING;
-		session_dispatch(s, LIFECYCLE_E_LOGIN_FAILED);
+		log_info("session=%s msg=\"no stored credentials for this "
+		    "session: pairing a new device\"", s->id);
+		new_device(s);
 		return;
 	}
 	if (rc < 0 || snap == NULL) {
@@ -126,20 +139,34 @@ on_restore(void *arg, int rc, struct store_snap *snap, const char *why)
 	s->have_snap = 1;
 	log_info("session=%s msg=\"session restored\" generation=%llu",
 	    s->id, (unsigned long long)s->snap.generation);
+	if (s->env->pair_mode && (s->snap.meta.logged_out ||
+	    s->env->pair_force)) {
+		log_info("session=%s msg=\"replacing the stored credentials "
+		    "with a new device\" was=%s", s->id,
+		    s->snap.meta.logged_out ? "logged-out" : "paired");
+		new_device(s);
+		return;
+	}
 	if (s->snap.meta.logged_out) {
 		log_error("session=%s msg=\"this session was logged out "
-		    "(device removed or 401): it will not connect; pair it "
-		    "again\"", s->id);
+		    "(device removed or 401): it will not connect. Pair it "
+		    "again: skykeeper pair --session %s (on Heroku: heroku run "
+		    "bin/skykeeper pair --session %s), then restart\"", s->id,
+		    s->id, s->id);
 		session_dispatch(s, LIFECYCLE_E_LOGGED_OUT);
 		return;
 	}
-	if (s->snap.creds.me_jid[0] == '\0') {
-		log_error("session=%s msg=\"stored credentials are not paired: "
-		    "the session needs pairing\"", s->id);
+	if (s->env->pair_mode && s->snap.creds.me_jid[0] != '\0') {
+		log_error("session=%s msg=\"this session is already paired; "
+		    "skykeeper pair --force replaces it with a new device\"",
+		    s->id);
 		s->fail = SESSION_FAIL_PAIRING;
 		session_dispatch(s, LIFECYCLE_E_LOGIN_FAILED);
 		return;
 	}
+	if (s->snap.creds.me_jid[0] == '\0')
+		log_info("session=%s msg=\"stored credentials are not paired "
+		    "yet: registering for pairing\"", s->id);
 	begin_connect(s);
 }
 

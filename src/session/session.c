@@ -91,12 +91,21 @@ session_send(struct session *s, struct wa_arena *a, struct wa_node *n,
 }
 
 void
+session_note(struct session *s, enum session_note what, const char *why)
+{
+	if (s->env->note != NULL)
+		s->env->note(s->env->note_arg, s, what, why);
+}
+
+void
 lifecycle_act_close_transport(struct fsm *m, void *ctx)
 {
 	struct session *s = ctx;
 
 	(void)m;
 	s->gen++;
+	/* Refs and codes belong to the connection that got them. */
+	session_pairing_free(s);
 	s->logged_in = 0;
 	s->ping_id[0] = s->prekey_id[0] = '\0';
 	if (net_wa_is_idle(s->conn))
@@ -305,6 +314,8 @@ on_node(struct net_wa *c, const struct wa_node *n, void *arg)
 	double ms;
 
 	(void)c;
+	if (session_pair_node(s, n))
+		return;
 	wa_stanza_classify(n, &in);
 	switch (in.kind) {
 	case WA_IN_SUCCESS:
@@ -423,6 +434,7 @@ session_free(struct session *s)
 	if (s == NULL)
 		return;
 	ev_timer_stop(s->env->loop, &s->lease_renew);
+	session_pairing_free(s);
 	fsm_free(&s->m);
 	net_wa_free(s->conn);
 	store_snap_clear(&s->snap);

@@ -50,6 +50,17 @@ struct session_backoff {
 	double floor;             /* minimum for the next delay (440, lease) */
 };
 
+/* What a session tells its owner besides its trace (skykeeper pair waits
+ * for these; the daemon does not listen). */
+enum session_note {
+	SESSION_NOTE_OPEN,        /* logged in */
+	SESSION_NOTE_FAILED,      /* a connect or pairing attempt failed, or
+	                             the session parked; why says which */
+};
+struct session;
+typedef void session_note_fn(void *arg, struct session *s,
+    enum session_note what, const char *why);
+
 struct session_env {
 	struct ev_loop *loop;
 	struct net *net;
@@ -58,7 +69,16 @@ struct session_env {
 	struct fsm_clock clock;
 	double fsm_cfg[LIFECYCLE_NCFG];
 	unsigned nopen;           /* sessions in 'open' or 'stale' */
+	/* skykeeper pair: a logged-out snapshot (with pair_force also a
+	 * paired one) is replaced by a new registration; pair_phone, when
+	 * set, overrides PAIRING_NUMBER. */
+	int pair_mode, pair_force;
+	const char *pair_phone;
+	session_note_fn *note;    /* NULL: nobody listens */
+	void *note_arg;
 };
+
+struct session_pairing;       /* pair.c: refs, code, pair-success */
 
 enum session_fail {
 	SESSION_FAIL_NONE,
@@ -93,6 +113,8 @@ struct session {
 	int flush_pending;
 	int overrun;
 	int parked;
+	int paired_here;          /* this process paired the session */
+	struct session_pairing *pairing;   /* NULL unless pairing */
 	ev_timer lease_renew;
 };
 
@@ -104,6 +126,9 @@ void session_dispatch(struct session *s, uint8_t ev);
 int session_is_closed(const struct session *s);
 int session_transport_idle(const struct session *s);
 void session_free(struct session *s);
+
+/* pair.c */
+void session_pairing_free(struct session *s);
 
 /* backoff.c: pure, clock and randomness passed in. */
 double session_backoff_delay(const struct cfg *c,

@@ -15,8 +15,19 @@ int session_send(struct session *s, struct wa_arena *a, struct wa_node *n,
     const char *what);
 void session_save(struct session *s, const char *why);
 
+void session_note(struct session *s, enum session_note what,
+    const char *why);
+
 /* actions.c */
 void session_release_lease_now(struct session *s);
+
+/* pair.c */
+/* Handles the pairing stanzas of a connection that has not logged in:
+ * 1 when n was one (and was dealt with), 0 otherwise. */
+int session_pair_node(struct session *s, const struct wa_node *n);
+/* A new credential set for this session, saved before it is used: 0, or
+ * -1 (logged) when it could not be made or saved. */
+int session_pair_new_creds(struct session *s);
 
 /* connect.c */
 void session_lease_renew_cb(struct ev_loop *loop, ev_timer *w, int revents);
