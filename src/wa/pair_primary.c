@@ -306,6 +306,13 @@ wa_pair_sign_check(const struct wa_node *reply, const char *id,
 		    "details or a 64-byte signature");
 		goto out;
 	}
+	/* Larger details cannot be the ones the phone signed; refused here
+	 * so the verify below never answers WA_ETOOBIG for them. */
+	if (sd->details.len > WA_PAIR_DETAILS_MAX) {
+		wa_say(why, whylen, "pair-device-sign: device details over "
+		    "1024 bytes");
+		goto out;
+	}
 	rc = WA_EPROTO;
 	if (sd->has_accountsignaturekey) {
 		wa_say(why, whylen, "pair-device-sign: accountSignatureKey "
