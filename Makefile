@@ -158,7 +158,7 @@ $(BUILD)/src/%.o: src/%.c $(GEN_HEADERS)
 
 $(BIN)/skykeeper: $(SK_OBJ) $(CORE_OBJ) $(BUILD)/gen/lifecycle_bind.o
 	@mkdir -p $(@D)
-	$(CC) $(ALLCFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(filter-out -lpq,$(LDLIBS))
 
 # --- the loopback WhatsApp server -----------------------------------------
 $(BUILD)/tools/wa-testserver/%.o: tools/wa-testserver/%.c $(GEN_HEADERS)

@@ -364,7 +364,8 @@ log_start(struct run *r)
 static void
 free_all(struct run *r)
 {
-	for (size_t i = 0; i < r->n; i++)
+	/* r->s is NULL when start-up failed before the sessions existed. */
+	for (size_t i = 0; r->s != NULL && i < r->n; i++)
 		session_free(r->s[i]);
 	free(r->s);
 	if (r->env.store != NULL)

@@ -25,6 +25,8 @@
 
 struct net_http {
 	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	int tls_ready;            /* the vhost's client TLS context exists */
 	struct ev_loop *loop;
 	void *loops[1];
 	struct lws *wsi;          /* NULL when idle or detached */
@@ -137,6 +139,13 @@ http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			    X509_STORE_CTX_get_error(user)));
 		return 0;
 
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS:
+		/* user: the new client SSL_CTX; see net_tls_load_ca(). */
+		if (user != NULL && net_tls_load_ca(user) < 0)
+			log_warn("component=app_ping msg=\"could not load the "
+			    "system CA certificates: https:// will not verify\"");
+		return 0;
+
 	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
 		if (h == NULL)
 			return -1;
@@ -186,6 +195,29 @@ static const struct lws_protocols http_protocols[] = {
 	{ .name = NULL, .callback = NULL },
 };
 
+/* As in ws.c: the vhost is made without client TLS, which tls_init() adds
+ * on the first https:// GET; the CA store is read by net_tls_load_ca(). */
+#define HTTP_VHOST_OPTIONS (LWS_SERVER_OPTION_LIBEV | \
+	LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS)
+#define HTTP_CTX_OPTIONS (HTTP_VHOST_OPTIONS | \
+	LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | \
+	LWS_SERVER_OPTION_EXPLICIT_VHOSTS)
+
+static void
+ctx_info(struct net_http *h, struct lws_context_creation_info *info,
+    uint64_t options)
+{
+	memset(info, 0, sizeof(*info));
+	info->port = CONTEXT_PORT_NO_LISTEN;
+	info->protocols = http_protocols;
+	info->gid = -1;
+	info->uid = -1;
+	info->fd_limit_per_thread = HTTP_FDS;
+	info->options = options;
+	info->foreign_loops = h->loops;
+	info->user = h;
+}
+
 struct net_http *
 net_http_new(struct ev_loop *loop, char *why, size_t whylen)
 {
@@ -202,16 +234,7 @@ net_http_new(struct ev_loop *loop, char *why, size_t whylen)
 	}
 	h->loop = loop;
 	h->loops[0] = loop;
-	memset(&info, 0, sizeof(info));
-	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = http_protocols;
-	info.gid = -1;
-	info.uid = -1;
-	info.fd_limit_per_thread = HTTP_FDS;
-	info.options = LWS_SERVER_OPTION_LIBEV |
-	    LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	info.foreign_loops = h->loops;
-	info.user = h;
+	ctx_info(h, &info, HTTP_CTX_OPTIONS);
 	h->ctx = lws_create_context(&info);
 	if (h->ctx == NULL) {
 		wa_say(why, whylen, "libwebsockets could not create its HTTP "
@@ -219,9 +242,35 @@ net_http_new(struct ev_loop *loop, char *why, size_t whylen)
 		free(h);
 		return NULL;
 	}
+	ctx_info(h, &info, HTTP_VHOST_OPTIONS);
+	info.vhost_name = "default";
+	h->vh = lws_create_vhost(h->ctx, &info);
+	if (h->vh == NULL) {
+		wa_say(why, whylen, "libwebsockets could not create its HTTP "
+		    "vhost");
+		lws_context_destroy(h->ctx);
+		free(h);
+		return NULL;
+	}
 	ev_init(&h->tick, tick_cb);
 	h->tick.data = h;
 	return h;
+}
+
+/* The client TLS context, made once, on the first https:// GET. */
+static int
+tls_init(struct net_http *h)
+{
+	struct lws_context_creation_info info;
+
+	if (h->tls_ready)
+		return 0;
+	ctx_info(h, &info, HTTP_VHOST_OPTIONS |
+	    LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT);
+	if (lws_init_vhost_client_ssl(&info, h->vh) != 0)
+		return -1;
+	h->tls_ready = 1;
+	return 0;
 }
 
 void
@@ -298,6 +347,7 @@ net_http_get(struct net_http *h, const char *url, double timeout,
 
 	memset(&ci, 0, sizeof(ci));
 	ci.context = h->ctx;
+	ci.vhost = h->vh;
 	ci.address = h->url.host;
 	ci.port = h->url.port;
 	ci.ssl_connection = h->url.tls ? LCCSCF_USE_SSL : 0;
@@ -323,6 +373,10 @@ net_http_get(struct net_http *h, const char *url, double timeout,
 	ev_timer_stop(h->loop, &h->tick);
 	ev_timer_set(&h->tick, timeout > 0 ? timeout : 30., 0.);
 	ev_timer_start(h->loop, &h->tick);
+	if (h->url.tls && tls_init(h) < 0) {
+		result(h, 0, "could not set up TLS (OpenSSL client context)");
+		return 0;
+	}
 	wsi = lws_client_connect_via_info(&ci);
 	if (wsi == NULL) {
 		h->wsi = NULL;

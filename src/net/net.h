@@ -68,12 +68,25 @@ struct net_ws_cb {
 
 /* --- the process's context (ws.c) ---------------------------------------
  * net_new: the lws context on `loop` (normally EV_DEFAULT).  TLS uses the
- * system CA store.  Every WebSocket upgrade carries
- * `Origin: https://web.whatsapp.com`.  Returns NULL with `why` set.
+ * system CA store (net_tls_load_ca); the TLS context is made at the first
+ * wss:// connect, so a process that only uses ws:// never loads it.
+ * Every WebSocket upgrade carries `Origin: https://web.whatsapp.com`.
+ * Returns NULL with `why` set.
  * net_free: free every connection first; one still attached is dropped
  * without a callback. */
 struct net *net_new(struct ev_loop *loop, char *why, size_t whylen);
 void net_free(struct net *n);
+
+/* The system CA store into a client SSL_CTX (`ssl_ctx`), for ws.c and
+ * http.c.  OpenSSL's defaults would parse the whole bundle file (cert.pem,
+ * ~140 certificates, ~700 KiB of heap kept for the life of the process) to
+ * check one server.  The hashed directory next to it (c_rehash,
+ * update-ca-certificates: every Debian and Ubuntu, Heroku's stacks) holds
+ * the same certificates and OpenSSL reads from it only the issuers a chain
+ * asks for.  So: OpenSSL's default lookups without the bundle file when
+ * the default directory (or SSL_CERT_DIR) is hashed and SSL_CERT_FILE is
+ * not set; otherwise exactly OpenSSL's defaults.  0, or -1 (no memory). */
+int net_tls_load_ca(void *ssl_ctx);
 
 /* --- one connection (ws.c) ---------------------------------------------- */
 struct net_ws *net_ws_new(struct net *n, const struct net_ws_cb *cb,

@@ -14,6 +14,8 @@
  * Only lws API present in both 4.1 (Debian 12) and 4.3 (Ubuntu 24.04,
  * Heroku) is used.
  */
+#include <ctype.h>
+#include <dirent.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,8 @@
 #include <sys/socket.h>
 #include <ev.h>
 #include <libwebsockets.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include "log/log.h"
 #include "wa/wa.h"
@@ -34,11 +38,20 @@
 
 #define NET_ORIGIN "https://web.whatsapp.com"
 
+/* The most sockets lws tracks at once: every session's connection, lws's
+ * own event pipe, and room for sockets on their way out.  lws sizes two
+ * tables from this at context creation (16 bytes a slot); left at 0 it
+ * takes `ulimit -n`, which is 10000 or more on most hosts and costs
+ * hundreds of KiB for nothing.  Must stay well above CFG_SESSIONS_MAX. */
+#define NET_FD_LIMIT 1024
+
 struct net {
 	struct lws_context *ctx;
+	struct lws_vhost *vh;
 	struct ev_loop *loop;
 	void *loops[1];          /* lws reads the foreign loop from here */
 	int destroying;
+	int tls_ready;           /* the vhost's client TLS context exists */
 };
 
 enum ws_state { WS_IDLE, WS_CONNECTING, WS_OPEN, WS_CLOSING };
@@ -311,6 +324,14 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			    X509_STORE_CTX_get_error(user)));
 		return 0;
 
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS:
+		/* user: the new client SSL_CTX (lws added no CA of its own:
+		 * DISABLE_OS_CA_CERTS). */
+		if (user != NULL && net_tls_load_ca(user) < 0)
+			log_warn("component=net msg=\"could not load the system "
+			    "CA certificates: wss:// servers will not verify\"");
+		return 0;
+
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		if (ws == NULL)
 			return -1;
@@ -399,7 +420,87 @@ lws_log_line(int level, const char *line)
 	log_debug("component=lws msg=\"%s\"", buf);
 }
 
+/* --- the system CA store -------------------------------------------------- */
+
+/* Does `dir` hold c_rehash links (an entry named like 9d8a3f2c.0)? */
+static int
+dir_is_hashed(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int yes = 0;
+
+	if (d == NULL)
+		return 0;
+	while (!yes && (e = readdir(d)) != NULL) {
+		const char *s = e->d_name;
+		size_t i;
+
+		for (i = 0; i < 8 && isxdigit((unsigned char)s[i]); i++)
+			;
+		yes = i == 8 && s[8] == '.' && isdigit((unsigned char)s[9]);
+	}
+	closedir(d);
+	return yes;
+}
+
+int
+net_tls_load_ca(void *ssl_ctx)
+{
+	X509_STORE *st = SSL_CTX_get_cert_store(ssl_ctx);
+	X509_LOOKUP *lu;
+	const char *dir;
+
+	if (st == NULL)
+		return -1;
+	dir = getenv(X509_get_default_cert_dir_env());
+	if (dir == NULL)
+		dir = X509_get_default_cert_dir();
+	if (getenv(X509_get_default_cert_file_env()) != NULL ||
+	    strchr(dir, ':') != NULL || !dir_is_hashed(dir))
+		return X509_STORE_set_default_paths(st) == 1 ? 0 : -1;
+	/* X509_STORE_set_default_paths() without its first step, the
+	 * bundle file: the same directory and store lookups, both of which
+	 * read a certificate only when a chain asks for it. */
+	if ((lu = X509_STORE_add_lookup(st, X509_LOOKUP_hash_dir())) == NULL ||
+	    X509_LOOKUP_add_dir(lu, NULL, X509_FILETYPE_DEFAULT) != 1)
+		return X509_STORE_set_default_paths(st) == 1 ? 0 : -1;
+	if ((lu = X509_STORE_add_lookup(st, X509_LOOKUP_store())) != NULL)
+		X509_LOOKUP_add_store(lu, NULL);
+	ERR_clear_error();
+	return 0;
+}
+
 /* --- the context --------------------------------------------------------- */
+
+/* Context and vhost options.  The vhost is made explicitly, without
+ * DO_SSL_GLOBAL_INIT, so that it gets no client TLS context yet: that one
+ * (an SSL_CTX holding the system CA store) is made by tls_init() when the
+ * first wss:// connection starts, and a process that only ever connects
+ * with ws:// never pays for it.  The context keeps DO_SSL_GLOBAL_INIT:
+ * OpenSSL's library init and lws's ex_data indexes happen there.
+ * RAW_ORIGIN: without it lws writes "Origin: http://" + origin. */
+#define NET_VHOST_OPTIONS (LWS_SERVER_OPTION_LIBEV | \
+	LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN | \
+	LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS)
+#define NET_CTX_OPTIONS (NET_VHOST_OPTIONS | \
+	LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | \
+	LWS_SERVER_OPTION_EXPLICIT_VHOSTS)
+
+static void
+ctx_info(struct net *n, struct lws_context_creation_info *info,
+    uint64_t options)
+{
+	memset(info, 0, sizeof(*info));
+	info->port = CONTEXT_PORT_NO_LISTEN;
+	info->protocols = protocols;
+	info->gid = -1;
+	info->uid = -1;
+	info->fd_limit_per_thread = NET_FD_LIMIT;
+	info->options = options;
+	info->foreign_loops = n->loops;
+	info->user = n;
+}
 
 struct net *
 net_new(struct ev_loop *loop, char *why, size_t whylen)
@@ -420,17 +521,7 @@ net_new(struct ev_loop *loop, char *why, size_t whylen)
 	n->loops[0] = loop;
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_line);
 
-	memset(&info, 0, sizeof(info));
-	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = protocols;
-	info.gid = -1;
-	info.uid = -1;
-	/* RAW_ORIGIN: without it lws writes "Origin: http://" + origin. */
-	info.options = LWS_SERVER_OPTION_LIBEV |
-	    LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
-	    LWS_SERVER_OPTION_JUST_USE_RAW_ORIGIN;
-	info.foreign_loops = n->loops;
-	info.user = n;
+	ctx_info(n, &info, NET_CTX_OPTIONS);
 	n->ctx = lws_create_context(&info);
 	if (n->ctx == NULL) {
 		wa_say(why, whylen, "libwebsockets could not create its context "
@@ -438,7 +529,35 @@ net_new(struct ev_loop *loop, char *why, size_t whylen)
 		free(n);
 		return NULL;
 	}
+	ctx_info(n, &info, NET_VHOST_OPTIONS);
+	info.vhost_name = "default";
+	n->vh = lws_create_vhost(n->ctx, &info);
+	if (n->vh == NULL) {
+		wa_say(why, whylen, "libwebsockets could not create its vhost");
+		lws_context_destroy(n->ctx);
+		free(n);
+		return NULL;
+	}
 	return n;
+}
+
+/* The client TLS context, made once, on the first wss:// connect (lws
+ * made it in lws_create_context() before).  Same lws and OpenSSL settings;
+ * the CA store comes from net_tls_load_ca(), called back by lws with
+ * LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS. */
+static int
+tls_init(struct net *n)
+{
+	struct lws_context_creation_info info;
+
+	if (n->tls_ready)
+		return 0;
+	ctx_info(n, &info, NET_VHOST_OPTIONS |
+	    LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT);
+	if (lws_init_vhost_client_ssl(&info, n->vh) != 0)
+		return -1;
+	n->tls_ready = 1;
+	return 0;
 }
 
 void
@@ -506,8 +625,17 @@ net_ws_connect(struct net_ws *ws, const char *url, char *why, size_t whylen)
 	if (net_url_parse(url, &ws->url, why, whylen) < 0)
 		return -1;
 
+	if (ws->url.tls && tls_init(ws->net) < 0) {
+		/* Reported like any other failure to connect: later. */
+		ws->state = WS_CONNECTING;
+		report_later(ws, NET_WS_CONNECT, "could not set up TLS "
+		    "(OpenSSL client context)");
+		return 0;
+	}
+
 	memset(&ci, 0, sizeof(ci));
 	ci.context = ws->net->ctx;
+	ci.vhost = ws->net->vh;
 	ci.address = ws->url.host;
 	ci.port = ws->url.port;
 	ci.ssl_connection = ws->url.tls ? LCCSCF_USE_SSL : 0;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <ev.h>
 #include <libpq-fe.h>
+#include "store/pq_dl.h"
 #include "store/pg.h"
 
 enum pg_kind { PG_OP_SAVE, PG_OP_LOAD, PG_OP_ACQUIRE, PG_OP_RENEW, PG_OP_RELEASE,

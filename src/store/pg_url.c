@@ -126,6 +126,8 @@ store_pg_conninfo(const char *url, char *err, size_t errlen)
 		snprintf(err, errlen, "DATABASE_URL is empty");
 		return NULL;
 	}
+	if (pq_load(err, errlen) < 0)
+		return NULL;
 	opts = PQconninfoParse(url, &perr);
 	if (opts == NULL) {
 		char why[200];

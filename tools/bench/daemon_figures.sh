@@ -15,6 +15,13 @@
 #                  by 3600/30: CPU seconds per idle session per hour
 #   drain_ms       100 open sessions with PostgreSQL (tools/pgtmp): SIGTERM
 #                  to exit, every final save landed in the database
+#   rss_map        where the RSS of the rss_kib line above it is, from
+#                  /proc/PID/smaps, KiB: heap_kib ([heap]), anon_other_kib
+#                  (anonymous mmaps, stack), lib_anon_kib (anonymous pages
+#                  inside the binary's and libraries' mappings: relocated
+#                  data, bss), file_kib (file-backed pages: the code and
+#                  read-only data touched, mapped in 64 KiB fault-around
+#                  blocks), top (the six largest mappings, all pages)
 # Each line: `bench: daemon NAME key=value ... [target=... ok|OVER]`.
 # Exit 0 even over target (figures, not a test); 1 when a run failed.
 set -u
@@ -97,6 +104,34 @@ rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
 rssanon() { sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
 hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
 verdict() { [ "$1" -le "$2" ] && echo ok || echo OVER; }
+# rssmap PID: one line of key=value, KiB (see rss_map above)
+rssmap() {
+	awk '
+	/^[0-9a-f]+-[0-9a-f]+ / {
+		name = NF >= 6 ? $6 : "[anon]"
+		sub(/.*\//, "", name)
+		next
+	}
+	$1 == "Rss:" { rss[name] += $2; next }
+	$1 == "Anonymous:" { anon[name] += $2; next }
+	END {
+		for (n in rss) {
+			if (n == "[heap]") heap += rss[n]
+			else if (n == "[anon]" || n ~ /^\[/) other += rss[n]
+			else file += rss[n] - anon[n]
+			if (n !~ /^\[/) libanon += anon[n]
+		}
+		printf "heap_kib=%d anon_other_kib=%d lib_anon_kib=%d file_kib=%d top=", heap, other, libanon, file
+		for (k = 0; k < 6; k++) {
+			best = ""; bv = -1
+			for (n in rss) if (!(n in done) && rss[n] > bv) { best = n; bv = rss[n] }
+			if (best == "") break
+			done[best] = 1
+			printf "%s%s:%d", k ? "," : "", best, bv
+		}
+		printf "\n"
+	}' "/proc/$1/smaps"
+}
 
 # --- exec to open, 1 session, file store -------------------------------------
 # Timed by perl (Time::HiRes): clock read, fork, exec of skykeeper itself,
@@ -157,12 +192,14 @@ sleep 1
 r1=$(rss "$dpid")
 h1=$(hwm "$dpid")
 ra1=$(rssanon "$dpid")
+m1=$(rssmap "$dpid")
 stop
 med() { sort -n "$1" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 mw=$(med "$tmp/wall")
 mt=$(med "$tmp/trace")
 echo "bench: daemon exec_to_open store=file runs=7 timer=$how median_ms=$mw median_connect_ms=$mt all_ms=$(tr '\n' ',' <"$tmp/wall" | sed 's/,$//') target_ms=100 $(verdict "${mw%.*}" 100)"
 echo "bench: daemon rss_kib sessions=1 rss_kib=$r1 anon_kib=$ra1 hwm_kib=$h1 target_kib=8192 $(verdict "$r1" 8192)"
+echo "bench: daemon rss_map sessions=1 $m1"
 
 # --- N idle sessions: RSS, then CPU over an idle window ----------------------
 run many "$tmp/many.data" SKYKEEPER_SESSIONS="$ids"
@@ -172,6 +209,7 @@ rN=$(rss "$dpid")
 hN=$(hwm "$dpid")
 raN=$(rssanon "$dpid")
 echo "bench: daemon rss_kib sessions=$N rss_kib=$rN anon_kib=$raN hwm_kib=$hN target_kib=16384 $(verdict "$rN" 16384)"
+echo "bench: daemon rss_map sessions=$N $(rssmap "$dpid")"
 hz=$(getconf CLK_TCK)
 # fields 14, 15 of /proc/PID/stat (after the ")" of the command name)
 ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
