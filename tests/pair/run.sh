@@ -114,6 +114,7 @@ check_qr() {
 	grep -q 'event=pair_success .*next=paired' "$tmp/qr.out" || return 1
 	grep -q 'state=paired event=restart_required .*next=connecting' "$tmp/qr.out" ||
 	    { echo "no 515 after pairing"; return 1; }
+	echo "FIGURE QR pairing: pair-success to logged in $(trace_gap "$tmp/qr.out" 'event=pair_success' 'event=logged_in') ms (verify, sign, reply, save, 515, login)"
 	# both copies hold the account
 	sleep 0.5
 	st=$(store_of "$SID" "$tmp/qr.data")
