@@ -79,8 +79,8 @@ lifecycle_act_send_ping(struct fsm *m, void *ctx)
 	struct session *s = ctx;
 
 	(void)m;
-	log_warn("session=%s msg=\"no inbound traffic for %.0f s: connection "
-	    "looks stale, pinging\" ping_deadline_s=%.0f", s->id,
+	log_warn("session=%s msg=\"no inbound traffic for %g s: connection "
+	    "looks stale, pinging\" ping_deadline_s=%g", s->id,
 	    s->env->cfg->idle_deadline, s->env->cfg->ping_deadline);
 	ping(s, "stale");
 }

@@ -178,7 +178,8 @@ begin_restore(struct session *s)
 	/* The copy in memory is the newest one this process knows (it saved
 	 * it); reloading is the fallback after repeated failures, in case
 	 * the other copy holds something better. */
-	if (s->have_snap && s->bo.attempts < SESSION_RELOAD_AFTER) {
+	if (s->have_snap && (s->bo.attempts == 0 ||
+	    s->bo.attempts % SESSION_RELOAD_AFTER != 0)) {
 		begin_connect(s);
 		return;
 	}

@@ -22,9 +22,10 @@ struct net;
 struct net_wa;
 struct store;
 
-/* After this many failures in a row the next connect reloads the session
- * from the store (whichever copy is newest) instead of reusing the one in
- * memory. */
+/* Every this many failures in a row the next connect reloads the session
+ * from the store (both copies read, the newest valid one wins) instead of
+ * reusing the one in memory: once per SESSION_RELOAD_AFTER attempts, so a
+ * long outage does not cost a database round trip per attempt. */
 #define SESSION_RELOAD_AFTER   5
 /* Replaced this many times in a row: park, never fight another client. */
 #define SESSION_REPLACED_PARK  3
