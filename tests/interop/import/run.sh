@@ -11,29 +11,12 @@
 # on exit.  Prints PASS/FAIL lines and "import interop: N passed, M failed".
 set -u
 BIN=${1:-bin}
+NAME="import interop"
 here=$(cd "$(dirname "$0")" && pwd)
-interop=$(dirname "$here")
-root=$(cd "$interop/../.." && pwd)
-case $BIN in /*) ;; *) BIN=$root/$BIN ;; esac
+. "$here/../lib.sh"
+interop_setup
 sk=$BIN/skykeeper
-server=$BIN/wa-testserver
-
-[ -x "$sk" ] || { echo "import interop: $sk is not built"; exit 2; }
-command -v node >/dev/null || { echo "import interop: node is not installed"; exit 2; }
-if [ ! -d "$interop/node_modules/@whiskeysockets/baileys" ]; then
-	(cd "$interop" && npm ci --no-audit --no-fund >/dev/null 2>&1) || {
-		echo "import interop: npm ci failed in $interop"; exit 2; }
-fi
-
-tmp=$(mktemp -d /tmp/sk-import-interop.XXXXXX)
-spid=
-# shellcheck disable=SC2317  # called from the trap
-cleanup() {
-	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 2' INT TERM
+[ -x "$sk" ] || { echo "$NAME: $sk is not built"; exit 2; }
 
 export SKYKEEPER_DATA_DIR="$tmp/data" SESSION_SECRET="import interop secret"
 unset SKYKEEPER_SESSIONS SESSION_ID LOG_LEVEL
@@ -133,15 +116,7 @@ if grep -q "does not download" "$tmp/err" && ! grep -q "Ab3dE6gH" "$tmp/err"; th
 if [ -x "$server" ]; then
 	"$server" --registry "$tmp/reg" --adopt-device "$tmp/export" >"$tmp/out" 2>"$tmp/err"
 	has "wa-testserver --adopt-device registers the exported device" "^device=$phone:3 "
-	"$server" --registry "$tmp/reg" >"$tmp/ports" 2>"$tmp/server.err" &
-	spid=$!
-	i=0
-	while ! grep -q '^root_key=' "$tmp/ports" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 50 ] && { echo "import interop: server did not start"; cat "$tmp/server.err"; exit 2; }
-		sleep 0.1
-	done
-	port=$(sed -n 's/.* port=\([0-9]*\).*/\1/p' "$tmp/ports")
+	interop_server --registry "$tmp/reg"
 	if timeout -k 5 30 node "$here/login.mjs" "$port" "$tmp/export" >"$tmp/node" 2>&1; then
 		pass=$((pass + 1)); cat "$tmp/node"
 	else
