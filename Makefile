@@ -229,7 +229,7 @@ fuzz: bootstrap
 # --- benchmark -------------------------------------------------------------
 $(BUILD)/tools/bench/%.o: tools/bench/%.c $(BUILD)/gen/bench_fsm.h $(BUILD)/gen/lifecycle_fsm.h
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALLCFLAGS) -MMD -MP -c -o $@ $<
 
 $(BIN)/bench_engine: $(BUILD)/tools/bench/bench_engine.o $(BUILD)/gen/bench_fsm.o \
                      $(BUILD)/gen/lifecycle_fsm.o \

@@ -35,6 +35,8 @@ static void
 teardown(void)
 {
 	wa_buf_free(&P.chain);
+	wa_transport_wipe(&P.ct);
+	wa_transport_wipe(&P.st);
 }
 
 /* Runs the three messages; returns the client's finish result. */

@@ -306,6 +306,7 @@ srv_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		p->acc = NULL;
 		wa_frame_reader_free(&p->rd);
 		wa_hs_wipe(&p->hs);
+		wa_transport_wipe(&p->t);
 		return 0;
 	}
 	default:

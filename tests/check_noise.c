@@ -326,6 +326,17 @@ check_field(const struct jv *v, const char *key, const char *want)
 		ck_assert_str_eq(got, want);
 }
 
+/* The transport ciphers own EVP contexts: each test frees its own. */
+static void
+wipe4(struct wa_cipher *a, struct wa_cipher *b, struct wa_cipher *c,
+    struct wa_cipher *d)
+{
+	wa_cipher_wipe(a);
+	wa_cipher_wipe(b);
+	wa_cipher_wipe(c);
+	wa_cipher_wipe(d);
+}
+
 START_TEST(vector_standard)
 {
 	const struct jv *v = vectors->vals[_i], *msgs, *psks;
@@ -414,6 +425,7 @@ START_TEST(vector_standard)
 	}
 	wa_noise_wipe(&ini);
 	wa_noise_wipe(&res);
+	wipe4(&ic1, &ic2, &rc1, &rc2);
 }
 END_TEST
 
@@ -524,6 +536,7 @@ START_TEST(whatsapp_mode_handshake)
 	transport_both_ways(&ic1, &ic2, &rc1, &rc2);
 	wa_noise_wipe(&ini);
 	wa_noise_wipe(&res);
+	wipe4(&ic1, &ic2, &rc1, &rc2);
 }
 END_TEST
 
@@ -540,6 +553,7 @@ START_TEST(standard_mode_handshake_random_keys)
 	handshake(&ini, &res, &ic1, &ic2, &rc1, &rc2, &msg1_len);
 	ck_assert_uint_eq(msg1_len, 32);  /* e and the empty payload */
 	transport_both_ways(&ic1, &ic2, &rc1, &rc2);
+	wipe4(&ic1, &ic2, &rc1, &rc2);
 }
 END_TEST
 
@@ -724,6 +738,7 @@ START_TEST(nonce_layout)
 		    got), 0);
 		ck_assert_mem_eq(got, want, sizeof(msg) + 16);
 		ck_assert_uint_eq(c.n, n + 1);
+		wa_cipher_wipe(&c);
 	}
 }
 END_TEST
@@ -752,11 +767,14 @@ START_TEST(counter_stops_at_2_32_minus_1)
 	ck_assert_int_eq(wa_cipher_decrypt(&rx, NULL, 0, ct[1], 24, back), 0);
 	ck_assert_mem_eq(back, msg, 8);
 	/* what counter 2^32 would give: IV wraps to counter 0's, refused */
+	wa_cipher_wipe(&tx);
 	wa_cipher_init(&tx, key);
 	ck_assert_int_eq(wa_cipher_encrypt(&tx, NULL, 0, msg, 8, ct[2]), 0);
 	ck_assert_int_eq(wa_cipher_decrypt(&rx, NULL, 0, ct[2], 24, back),
 	    WA_ECOUNTER);
 	ck_assert_uint_eq(rx.n, (uint64_t)WA_NOISE_COUNTER_MAX + 1);
+	wa_cipher_wipe(&tx);
+	wa_cipher_wipe(&rx);
 }
 END_TEST
 
@@ -834,12 +852,14 @@ START_TEST(bad_tag_leaves_counter)
 	ck_assert_int_eq(wa_cipher_decrypt(&rx, NULL, 0, ct[2], 36, out), 0);
 	ck_assert_mem_eq(out, msg[2], 20);
 	ck_assert_uint_eq(rx.n, 3);
+	wa_cipher_wipe(&tx);
+	wa_cipher_wipe(&rx);
 }
 END_TEST
 
 START_TEST(in_place_and_empty)
 {
-	struct wa_cipher tx, rx, none = { { 0 }, 0, 0 };
+	struct wa_cipher tx, rx, none = { 0 };
 	uint8_t buf[40], tag_only[16];
 
 	wa_cipher_init(&tx, key);
@@ -857,6 +877,9 @@ START_TEST(in_place_and_empty)
 	    WA_ESTATE);
 	wa_cipher_wipe(&tx);
 	ck_assert(all_zero(tx.k, 32) && tx.n == 0 && tx.has_key == 0);
+	ck_assert(tx.ctx == NULL);
+	wa_cipher_wipe(&tx);              /* again: harmless */
+	wa_cipher_wipe(&rx);
 }
 END_TEST
 
@@ -968,6 +991,7 @@ START_TEST(split_wipes_and_happens_once)
 	ck_assert_uint_eq(ic2.n, 0);
 	wa_noise_wipe(&ini);
 	ck_assert(all_zero(ini.s.priv, 32) && all_zero(ini.h, 32));
+	wipe4(&ic1, &ic2, &rc1, &rc2);
 }
 END_TEST
 
@@ -994,6 +1018,8 @@ START_TEST(split_matches_noise_hkdf)
 	ck_assert_mem_eq(c1.k, k1, 32);
 	ck_assert_mem_eq(c2.k, k2, 32);
 	ck_assert_int_eq(c1.has_key, 1);
+	wa_cipher_wipe(&c1);
+	wa_cipher_wipe(&c2);
 }
 END_TEST
 
@@ -1073,6 +1099,7 @@ START_TEST(error_queue_left_as_found)
 	/* and a failure leaves an empty queue empty */
 	ck_assert_int_eq(wa_dh(k.priv, zero, out), WA_ECRYPTO);
 	ck_assert_uint_eq(ERR_peek_error(), 0);
+	wa_cipher_wipe(&c);
 }
 END_TEST
 

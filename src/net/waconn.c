@@ -99,6 +99,7 @@ destroy(struct net_wa *c)
 	wa_buf_free(&c->plain);
 	wa_buf_free(&c->payload);
 	wa_arena_free(&c->arena);
+	wa_transport_wipe(&c->t);   /* reset() did: again is harmless */
 	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
 }
@@ -123,7 +124,7 @@ reset(struct net_wa *c)
 	c->failing = 0;
 	c->fail_reason[0] = '\0';
 	wa_hs_wipe(&c->hs);
-	OPENSSL_cleanse(&c->t, sizeof(c->t));
+	wa_transport_wipe(&c->t);
 	OPENSSL_cleanse(&c->noise, sizeof(c->noise));
 	if (c->payload.data != NULL)
 		OPENSSL_cleanse(c->payload.data, c->payload.cap);
@@ -156,7 +157,7 @@ fail(struct net_wa *c, enum net_wa_end end, const char *fmt, ...)
 	va_end(ap);
 	/* The keys are useless from here on: wipe them now, not later. */
 	wa_hs_wipe(&c->hs);
-	OPENSSL_cleanse(&c->t, sizeof(c->t));
+	wa_transport_wipe(&c->t);
 	net_ws_fail(c->ws, c->fail_reason);
 }
 

@@ -299,3 +299,10 @@ wa_transport_open(struct wa_transport *t, const uint8_t *ct, size_t len,
 	plain->len = len - WA_NOISE_TAG;
 	return 0;
 }
+
+void
+wa_transport_wipe(struct wa_transport *t)
+{
+	wa_cipher_wipe(&t->tx);
+	wa_cipher_wipe(&t->rx);
+}

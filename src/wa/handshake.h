@@ -10,7 +10,9 @@
 
 #include "wa/noise.h"
 
-/* After the handshake: one cipher per direction, counters from 0. */
+/* After the handshake: one cipher per direction, counters from 0.  Each
+ * owns an EVP context (struct wa_cipher): wa_transport_wipe when done, and
+ * a *_finish call only on a transport that is zeroed or wiped. */
 struct wa_transport {
 	struct wa_cipher tx, rx;
 };
@@ -54,5 +56,7 @@ int wa_transport_seal(struct wa_transport *t, const uint8_t *plain,
     size_t len, struct wa_buf *out);
 int wa_transport_open(struct wa_transport *t, const uint8_t *ct, size_t len,
     struct wa_buf *plain);
+/* Frees both ciphers' contexts and zeroes t; safe on a zeroed or wiped t. */
+void wa_transport_wipe(struct wa_transport *t);
 
 #endif

@@ -1,10 +1,12 @@
 /*
  * src/wa/noise.c: Noise_XX_25519_AESGCM_SHA256 on OpenSSL 3 EVP.
  *
- * Costs: every AEAD call allocates and frees one EVP_CIPHER_CTX and every
- * HKDF fetches the KDF from the provider store (measured: ~0.9 us to seal
- * a 300-byte frame, ~2.5 us per HKDF).  Caching them would make struct
- * wa_cipher something to free; a connection moves a few frames a second.
+ * Costs: a transport cipher keeps one keyed EVP_CIPHER_CTX (struct
+ * wa_cipher), so a frame costs an IV set and the GCM pass, no allocation
+ * and no key schedule (tools/bench/bench_transport).  The handshake's
+ * AEAD calls still make a context each (a key serves a message or two),
+ * and every HKDF fetches the KDF from the provider store (~2.5 us each):
+ * a handshake happens once per connection.
  */
 #include <limits.h>
 #include <string.h>
@@ -181,29 +183,50 @@ wa_hkdf2(const uint8_t salt[32], const uint8_t *ikm, size_t ikmlen,
 
 /* --- AES-256-GCM cipher states -------------------------------------------- */
 
+/* The key schedule is done here, once; a message then only sets its IV
+ * (gcm below).  The direction is set per message too, so one state could
+ * both seal and open: AES-GCM uses the same (encryption) key schedule
+ * either way.  A failure leaves ctx NULL: the one-shot path, same bytes. */
 void
 wa_cipher_init(struct wa_cipher *c, const uint8_t k[32])
 {
+	EVP_CIPHER_CTX *ctx;
+
 	memcpy(c->k, k, sizeof(c->k));
 	c->n = 0;
 	c->has_key = 1;
+	ERR_set_mark();
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx != NULL && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, k,
+	    NULL, 1) <= 0) {
+		EVP_CIPHER_CTX_free(ctx);
+		ctx = NULL;
+	}
+	ERR_pop_to_mark();
+	c->ctx = ctx;
 }
 
 void
 wa_cipher_wipe(struct wa_cipher *c)
 {
+	/* the provider clears the key schedule when the context goes */
+	EVP_CIPHER_CTX_free(c->ctx);
 	OPENSSL_cleanse(c, sizeof(*c));
 }
 
-/* One AES-256-GCM operation with IV(n) = 8 zero bytes || BE u32 n.  Encrypt
- * writes len bytes to out and the tag to tag; decrypt checks tag.  out may
- * equal in. */
+/* One AES-256-GCM operation with IV(n) = 8 zero bytes || BE u32 n, on c's
+ * own context when it has one (only the IV is set), else on a temporary
+ * one keyed with c->k.  Encrypt writes len bytes to out and the tag to
+ * tag; decrypt checks tag.  out may equal in.  The counter is the
+ * caller's business. */
 static int
-gcm(int enc, const uint8_t k[32], uint64_t n, const uint8_t *ad,
-    size_t adlen, const uint8_t *in, size_t len, uint8_t *out,
-    uint8_t tag[WA_NOISE_TAG])
+gcm(int enc, const struct wa_cipher *c, const uint8_t *ad, size_t adlen,
+    const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[WA_NOISE_TAG])
 {
-	EVP_CIPHER_CTX *ctx;
+	EVP_CIPHER_CTX *ctx = c->ctx, *tmp = NULL;
+	const EVP_CIPHER *cipher = NULL;
+	const uint8_t *k = NULL;
+	uint64_t n = c->n;
 	uint8_t iv[12] = { 0 }, fin[WA_NOISE_TAG];
 	int outl = 0, ok;
 
@@ -214,9 +237,16 @@ gcm(int enc, const uint8_t k[32], uint64_t n, const uint8_t *ad,
 	iv[10] = (uint8_t)(n >> 8);
 	iv[11] = (uint8_t)n;
 	ERR_set_mark();
-	ctx = EVP_CIPHER_CTX_new();
+	/* On c's context: NULL cipher and key keep the key schedule, and
+	 * the new IV starts a new message (GCM's state from the last one,
+	 * finished or failed half-way, goes). */
+	if (ctx == NULL) {
+		ctx = tmp = EVP_CIPHER_CTX_new();
+		cipher = EVP_aes_256_gcm();
+		k = c->k;
+	}
 	ok = ctx != NULL &&
-	    EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, k, iv, enc) > 0 &&
+	    EVP_CipherInit_ex(ctx, cipher, NULL, k, iv, enc) > 0 &&
 	    (adlen == 0 ||
 	    EVP_CipherUpdate(ctx, NULL, &outl, ad, (int)adlen) > 0) &&
 	    (len == 0 || (EVP_CipherUpdate(ctx, out, &outl, in, (int)len) > 0 &&
@@ -226,7 +256,7 @@ gcm(int enc, const uint8_t k[32], uint64_t n, const uint8_t *ad,
 	    EVP_CipherFinal_ex(ctx, fin, &outl) > 0 &&
 	    (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG,
 	    WA_NOISE_TAG, tag) > 0);
-	EVP_CIPHER_CTX_free(ctx);
+	EVP_CIPHER_CTX_free(tmp);
 	return evp_done(ok);
 }
 
@@ -248,7 +278,7 @@ wa_cipher_encrypt(struct wa_cipher *c, const uint8_t *ad, size_t adlen,
 
 	if ((rc = cipher_ready(c)) < 0)
 		return rc;
-	if ((rc = gcm(1, c->k, c->n, ad, adlen, in, len, out, out + len)) < 0)
+	if ((rc = gcm(1, c, ad, adlen, in, len, out, out + len)) < 0)
 		return rc;
 	c->n++;
 	return 0;
@@ -270,7 +300,7 @@ wa_cipher_decrypt(struct wa_cipher *c, const uint8_t *ad, size_t adlen,
 	/* copied first: with out == in, decryption may not reach the tag,
 	 * but a copy costs nothing and frees us from reasoning about it */
 	memcpy(tag, in + plen, WA_NOISE_TAG);
-	if ((rc = gcm(0, c->k, c->n, ad, adlen, in, plen, out, tag)) < 0) {
+	if ((rc = gcm(0, c, ad, adlen, in, plen, out, tag)) < 0) {
 		/* GCM decrypts before it checks: drop the unverified text */
 		if (plen > 0)
 			OPENSSL_cleanse(out, plen);
@@ -319,6 +349,8 @@ wa_noise_mix_key(struct wa_noise *n, const uint8_t ikm[32])
 
 	if (rc < 0)
 		return rc;
+	/* n->c has no EVP context to rekey: wa_noise_init zeroed it and
+	 * nothing here gives it one, so each message keys its own */
 	n->c.n = 0;
 	n->c.has_key = 1;
 	return 0;
@@ -386,7 +418,7 @@ wa_noise_split(struct wa_noise *n, struct wa_cipher *c1,
 	OPENSSL_cleanse(k1, sizeof(k1));
 	OPENSSL_cleanse(k2, sizeof(k2));
 	OPENSSL_cleanse(n->ck, sizeof(n->ck));
-	OPENSSL_cleanse(&n->c, sizeof(n->c));
+	wa_cipher_wipe(&n->c);
 	OPENSSL_cleanse(n->e.priv, sizeof(n->e.priv));
 	n->step = WA_NOISE_SPLIT;
 	return 0;
@@ -395,6 +427,7 @@ wa_noise_split(struct wa_noise *n, struct wa_cipher *c1,
 void
 wa_noise_wipe(struct wa_noise *n)
 {
+	wa_cipher_wipe(&n->c);   /* has no context (mix_key): a no-op free */
 	OPENSSL_cleanse(n, sizeof(*n));
 }
 

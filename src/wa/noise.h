@@ -23,6 +23,7 @@
 #ifndef SK_WA_NOISE_H
 #define SK_WA_NOISE_H
 
+#include <openssl/types.h>
 #include "wa/wa.h"
 
 #define WA_NOISE_TAG 16  /* AES-GCM tag bytes */
@@ -45,11 +46,24 @@ struct wa_keypair {
  * big-endian u64 counter (Noise); WhatsApp writes it as 8 zero bytes ||
  * big-endian u32, the same bytes while the counter fits in 32 bits, so the
  * counter stops at 2^32 - 1: one more is WA_ECOUNTER, never a reuse.
- * n counts the messages done; n == 2^32 means exhausted. */
+ * n counts the messages done; n == 2^32 means exhausted.
+ *
+ * ctx: a transport cipher (from wa_cipher_init, which wa_noise_split
+ * uses) owns one EVP_CIPHER_CTX holding k's key schedule, so a message
+ * only sets its IV.  NULL means none, and every message keys a context of
+ * its own: the handshake cipher (struct wa_noise's c: MixKey sets its key
+ * in place, and each key serves a message or two), a zeroed state, and
+ * the fallback when wa_cipher_init could not get a context (the same
+ * results, slower).  So a state from wa_cipher_init must end with
+ * wa_cipher_wipe, which frees the context and wipes the key; it must not
+ * be copied by value (two owners of one context); and wa_cipher_init is
+ * for uninitialised or wiped states only (it does not look at what was
+ * there: a live state would leak its context). */
 struct wa_cipher {
 	uint8_t k[32];
 	uint64_t n;
 	int has_key;
+	EVP_CIPHER_CTX *ctx;
 };
 
 struct wa_noise {
@@ -88,9 +102,11 @@ int wa_noise_encrypt_and_hash(struct wa_noise *n, const uint8_t *in,
 int wa_noise_decrypt_and_hash(struct wa_noise *n, const uint8_t *in,
     size_t len, uint8_t *out, size_t *outlen);
 /* Split into (initiator->responder, responder->initiator) ciphers, both
- * with counter 0.  Then wipes ck, the handshake cipher and the ephemeral
- * private key (forward secrecy: nothing left can rebuild the transport
- * keys) and sets step to WA_NOISE_SPLIT; h stays, it is the handshake hash.
+ * with counter 0, by wa_cipher_init: c1 and c2 must be uninitialised or
+ * wiped, and the caller wa_cipher_wipe()s them when done.  Then wipes ck,
+ * the handshake cipher and the ephemeral private key (forward secrecy:
+ * nothing left can rebuild the transport keys) and sets step to
+ * WA_NOISE_SPLIT; h stays, it is the handshake hash.
  * A second split, or one after WA_NOISE_FAILED, is WA_ESTATE. */
 int wa_noise_split(struct wa_noise *n, struct wa_cipher *c1,
     struct wa_cipher *c2);
@@ -134,8 +150,12 @@ int wa_cipher_encrypt(struct wa_cipher *c, const uint8_t *ad, size_t adlen,
     const uint8_t *in, size_t len, uint8_t *out);  /* out: len + 16 */
 int wa_cipher_decrypt(struct wa_cipher *c, const uint8_t *ad, size_t adlen,
     const uint8_t *in, size_t len, uint8_t *out);  /* out: len - 16 */
-/* Key k, counter 0. */
+/* Key k, counter 0, and the state's own keyed EVP context (see struct
+ * wa_cipher; without one, when OpenSSL cannot make it, every message keys
+ * its own as before).  c: uninitialised or wiped. */
 void wa_cipher_init(struct wa_cipher *c, const uint8_t k[32]);
+/* Frees the context (OpenSSL clears its key schedule) and zeroes the whole
+ * state: has_key 0, ctx NULL.  Safe on a zeroed or already wiped state. */
 void wa_cipher_wipe(struct wa_cipher *c);
 
 /* HKDF-SHA256 with the given salt, two 32-byte outputs (Noise's HKDF). */

@@ -86,6 +86,7 @@ open_frame(struct opener *o, const uint8_t *f, size_t len)
 		    o->handshake ? 32 : 0, out, olen, again) == 0);
 		CHECK(memcmp(again, f, len) == 0);
 		free(again);
+		wa_cipher_wipe(&e);
 	} else {
 		CHECK(rc == WA_ETRUNC || rc == WA_ECRYPTO || rc == WA_ECOUNTER);
 		CHECK(rc != WA_ETRUNC || len < WA_NOISE_TAG);
@@ -175,5 +176,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wa_buf_free(&log_cut);
 	wa_buf_free(&log_whole);
 	wa_noise_wipe(&o.n);
+	wa_cipher_wipe(&o.c);
 	return 0;
 }

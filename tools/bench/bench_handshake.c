@@ -26,7 +26,7 @@ main(int argc, char **argv)
 	struct wa_keypair root, server, client;
 	struct wa_buf chain = { 0 }, m1 = { 0 }, m2 = { 0 }, m3 = { 0 };
 	struct wa_buf seen = { 0 }, wire = { 0 }, plain = { 0 };
-	struct wa_transport ct, st;
+	struct wa_transport ct = { 0 }, st = { 0 };
 	struct wa_hs c, s;
 	uint64_t t = (uint64_t)time(NULL);
 	uint8_t frame[1024] = { 0 };
@@ -40,6 +40,8 @@ main(int argc, char **argv)
 	a = now();
 	for (long i = 0; i < n; i++) {
 		m1.len = m2.len = m3.len = 0;
+		wa_transport_wipe(&ct);   /* the last round's, if any */
+		wa_transport_wipe(&st);
 		if (wa_hs_client_start(&c, &m1) ||
 		    wa_hs_server_hello(&s, m1.data, m1.len, &server, chain.data,
 		    chain.len, &m2) ||
@@ -64,6 +66,8 @@ main(int argc, char **argv)
 	secs = now() - a;
 	printf("bench: transport seal+open MB/s=%.0f (1 KiB frames)\n",
 	    16.0 / secs);
+	wa_transport_wipe(&ct);
+	wa_transport_wipe(&st);
 	wa_buf_free(&chain);
 	wa_buf_free(&m1);
 	wa_buf_free(&m2);

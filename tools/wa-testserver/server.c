@@ -250,6 +250,7 @@ conn_close(struct ts_conn *c)
 		free(c->hs);
 		c->hs = NULL;
 	}
+	wa_transport_wipe(&c->t);
 	wa_frame_reader_free(&c->rd);
 	if (c->prev)
 		c->prev->next = c->next;

@@ -24,6 +24,7 @@ tsc_fail(struct tsc *c, const char *how)
 		free(c->hs);
 		c->hs = NULL;
 	}
+	wa_transport_wipe(&c->t);
 	wa_frame_reader_free(&c->rd);
 	if (cb->closed != NULL)
 		cb->closed(c, how);
@@ -178,6 +179,7 @@ on_closed(struct wsc *w, const char *how)
 		free(c->hs);
 		c->hs = NULL;
 	}
+	wa_transport_wipe(&c->t);
 	wa_frame_reader_free(&c->rd);
 	if (cb->closed != NULL)
 		cb->closed(c, how);
@@ -223,5 +225,6 @@ tsc_close(struct tsc *c)
 		free(c->hs);
 		c->hs = NULL;
 	}
+	wa_transport_wipe(&c->t);
 	wa_frame_reader_free(&c->rd);
 }
