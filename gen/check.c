@@ -157,6 +157,7 @@ synthesise_timeout_rules(struct spec *s)
 		if (st->has_timeout) {
 			r->kind = RULE_TRANS;
 			r->target = st->timeout_target;
+			r->reenter = st->timeout_reenter;
 			r->acts = st->timeout_acts;
 		} else {
 			r->kind = RULE_INVALID;

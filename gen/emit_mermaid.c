@@ -186,9 +186,11 @@ state_table(const struct spec *s, FILE *out)
 		fputs(" | ", out);
 		if (st->has_timeout) {
 			acts_str(&st->timeout_acts, a, sizeof(a));
-			snprintf(buf, sizeof(buf), "%s -> %s%s%s",
+			snprintf(buf, sizeof(buf), "%s -> %s%s%s%s",
 			    spec_dur_str(&st->timeout, d, sizeof(d)),
-			    st->timeout_target.name, a[0] ? " / " : "", a);
+			    st->timeout_target.name,
+			    st->timeout_reenter ? " reenter" : "",
+			    a[0] ? " / " : "", a);
 			put_cell(out, buf);
 		}
 		fputs(" | ", out);

@@ -32,6 +32,10 @@
  * way out block, which pan reports as an invalid end state.  The one
  * exception is the shutdown event, whose delivery sets 'drained' even when
  * the state ignores it: a state that shrugs off a SIGTERM must still end.
+ * A 'reenter' rule, including a timeout line with 'reenter', is such a
+ * self-transition: it restarts only the state timer, which the model does
+ * not track (the timeout event is always possible where a timer exists), so
+ * it is a stutter step like an external self-transition.
  */
 static int
 leaves(const struct rule *r, int si)

@@ -239,6 +239,10 @@ parse_timeout(struct parser *p, struct token *kw)
 	p->i++;
 	if (take_name(p, &st->timeout_target, "a target state") < 0)
 		return -1;
+	if (is_kw(peek(p), "reenter")) {
+		st->timeout_reenter = 1;
+		p->i++;
+	}
 	if (parse_opt_actions(p, &st->timeout_acts) < 0)
 		return -1;
 	return end_of_line(p);

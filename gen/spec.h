@@ -45,6 +45,7 @@ struct state {
 	struct dur timeout;
 	struct ref timeout_target;
 	int timeout_target_idx;
+	int timeout_reenter;  /* 'timeout D -> SELF reenter': restart the timer only */
 	struct actlist timeout_acts;
 	struct pos timeout_pos;
 	int has_entry, has_exit;

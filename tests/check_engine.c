@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "enginetest_fsm.h"
+#include "fsm/replay.h"
 
 struct rec {
 	char log[2048];
@@ -161,6 +162,53 @@ START_TEST(reenter_rearms_timeout_without_exit_or_entry)
 }
 END_TEST
 
+/* 'timeout @wait -> polling reenter': only the state timer restarts, with
+ * the delay evaluated again; the activity (every 3) keeps its schedule,
+ * where an external self-transition would restart it. */
+START_TEST(timeout_reenter_keeps_activity_schedule_and_reevaluates_delay)
+{
+	R.wait = 7;
+	fsm_dispatch(&M, ENGINETEST_E_POLL);
+	ck_assert_int_eq(M.state, ENGINETEST_S_POLLING);
+	ck_assert(M.timers[0].deadline == 7.0);
+	ck_assert(M.timers[1].deadline == 3.0);
+	VCLOCK.vnow = 3.0;
+	fsm_fire(&M, 1);
+	VCLOCK.vnow = 6.0;
+	fsm_fire(&M, 1);
+	ck_assert_int_eq(R.ticks, 2);
+	ck_assert(M.timers[1].deadline == 9.0);
+
+	R.wait = 4;
+	R.log[0] = '\0';
+	R.nsteps = 0;
+	VCLOCK.vnow = 7.0;
+	fsm_fire(&M, 0);
+	ck_assert_int_eq(M.state, ENGINETEST_S_POLLING);
+	ck_assert_str_eq(R.log, "on_wait_over");  /* no exit, no entry */
+	ck_assert(M.timers[0].armed);
+	ck_assert(M.timers[0].deadline == 11.0);  /* 7 + the new delay */
+	ck_assert(M.timers[1].armed);
+	ck_assert(M.timers[1].deadline == 9.0);   /* not 7 + 3 */
+	ck_assert_int_eq(R.nsteps, 1);
+	ck_assert_str_eq(R.steps[0],
+	    "t=7.000 fsm=enginetest id=t1 state=polling event=timeout guard=- next=polling kind=trans actions=on_wait_over timer=4.000");
+
+	VCLOCK.vnow = 9.0;
+	fsm_fire(&M, 1);
+	ck_assert_int_eq(R.ticks, 3);
+	R.wait = 0.5;
+	VCLOCK.vnow = 11.0;
+	fsm_fire(&M, 0);
+	ck_assert(M.timers[0].deadline == 11.5);
+	ck_assert(M.timers[1].deadline == 12.0);
+	const struct fsm_cell *c = &enginetest_spec.cells[ENGINETEST_S_POLLING *
+	    enginetest_spec.nevents + ENGINETEST_E_TIMEOUT];
+	ck_assert_uint_eq(enginetest_spec.rules[c->first].reenter, 1);
+	ck_assert_uint_eq(M.hits[c->first], 2);
+}
+END_TEST
+
 START_TEST(computed_delay_sets_the_timer)
 {
 	R.allowed = 0;
@@ -250,6 +298,58 @@ START_TEST(final_state_ignores_everything)
 }
 END_TEST
 
+/* Replay reads a re-entering timeout like any other timeout line: the timer
+ * it re-arms (timer=, a computed delay) decides when the next one is due,
+ * and the activity stays armed across it. */
+static const char reenter_trace[] =
+    "trace=1 fsm=enginetest cfg.busy_timeout=10 cfg.tick_every=2 cfg.tick_jitter=0.5\n"
+    "t=0 event=start next=idle kind=start actions=enter_idle\n"
+    "t=1 state=idle event=poll next=polling kind=trans actions=exit_idle timer=7\n"
+    "t=4 state=polling event=every:tick next=polling kind=every actions=tick\n"
+    "t=8 state=polling event=timeout guard=- next=polling kind=trans actions=on_wait_over timer=4\n"
+    "t=10 state=polling event=every:tick next=polling kind=every actions=tick\n"
+    "t=12 state=polling event=timeout next=polling kind=trans actions=on_wait_over timer=2.5\n"
+    "t=13 state=polling event=stop next=done kind=trans actions=on_stop\n";
+
+START_TEST(replay_accepts_a_timeout_reenter)
+{
+	uint32_t hits[256] = { 0 };
+	FILE *err = tmpfile();
+	char buf[512] = "";
+
+	ck_assert_int_eq(replay_text(&enginetest_spec, "reenter.trace",
+	    reenter_trace, hits, err), 0);
+	rewind(err);
+	ck_assert(fgets(buf, sizeof(buf), err) == NULL);
+	fclose(err);
+	const struct fsm_cell *c = &enginetest_spec.cells[ENGINETEST_S_POLLING *
+	    enginetest_spec.nevents + ENGINETEST_E_TIMEOUT];
+	ck_assert_uint_eq(hits[c->first], 2);
+}
+END_TEST
+
+START_TEST(replay_times_the_next_timeout_from_the_reenter)
+{
+	static const char early[] =
+	    "trace=1 fsm=enginetest cfg.busy_timeout=10 cfg.tick_every=2 cfg.tick_jitter=0.5\n"
+	    "t=0 event=start\n"
+	    "t=1 event=poll timer=7\n"
+	    "t=8 event=timeout next=polling kind=trans actions=on_wait_over timer=4\n"
+	    "t=10 event=timeout\n";
+	uint32_t hits[256] = { 0 };
+	FILE *err = tmpfile();
+	char buf[512] = "";
+
+	ck_assert_int_eq(replay_text(&enginetest_spec, "early.trace", early,
+	    hits, err), 1);
+	rewind(err);
+	ck_assert(fgets(buf, sizeof(buf), err) != NULL);
+	ck_assert_str_eq(buf,
+	    "early.trace:5: expected timeout at t>=12.000 got t=10 (early)\n");
+	fclose(err);
+}
+END_TEST
+
 /* A real libev loop: timers and activities fire by themselves. */
 static void
 stop_loop(struct ev_loop *loop, ev_timer *w, int revents)
@@ -303,7 +403,10 @@ engine_suite(void)
 	tcase_add_test(tc, guard_false_falls_through_to_next_rule);
 	tcase_add_test(tc, state_timeout_armed_on_entry_fires_at_deadline);
 	tcase_add_test(tc, reenter_rearms_timeout_without_exit_or_entry);
+	tcase_add_test(tc, timeout_reenter_keeps_activity_schedule_and_reevaluates_delay);
 	tcase_add_test(tc, computed_delay_sets_the_timer);
+	tcase_add_test(tc, replay_accepts_a_timeout_reenter);
+	tcase_add_test(tc, replay_times_the_next_timeout_from_the_reenter);
 	tcase_add_test(tc, event_raised_by_action_is_queued_until_dispatch_ends);
 	tcase_add_test(tc, invalid_and_ignore_are_counted_and_change_nothing);
 	tcase_add_test(tc, per_transition_counters);

@@ -75,7 +75,8 @@ START_TEST(every_check_has_a_case)
 		"missing_pairs", "unknown_state", "unknown_event", "unknown_action",
 		"unknown_guard", "unknown_config", "unreachable", "drain_dead_end",
 		"shadowed", "duplicate", "syntax", "bad_char", "guarded_only",
-		"final_transition", "missing_machine", "good", NULL,
+		"final_transition", "missing_machine", "good", "timeout_reenter",
+		"timeout_reenter_other", NULL,
 	};
 	for (int i = 0; needed[i] != NULL; i++) {
 		int found = 0;
@@ -94,6 +95,24 @@ START_TEST(generates_c_for_the_lifecycle)
 	    "test -s $d/lifecycle_fsm.h && test -s $d/lifecycle_fsm.c && "
 	    "test -s $d/lifecycle_bind.c && grep -q 'LIFECYCLE_SPEC_HASH' $d/lifecycle_fsm.h; "
 	    "rc=$?; rm -rf $d; exit $rc", fsmc);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* A timeout line with 'reenter' reaches every back end: the rule's flag in
+ * the C table, the re-arm mark on the dot and Mermaid edge, "reenter" in the
+ * Mermaid state table's timeout column. */
+START_TEST(timeout_reenter_reaches_the_emitters)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+	    "f=tests/fsmc/timeout_reenter.fsm; d=$(mktemp -d) && %s c $f -o $d && "
+	    "grep -q 'showing timeout \\*/ { FSM_R_TRANS, 255, 0, 1,' $d/treenter_fsm.c && "
+	    "%s dot $f | grep -qF '\"showing\" -> \"showing\" [label=\"timeout (@next_delay) (re-arm)' && "
+	    "%s mermaid $f | grep -qF 'showing --> showing : timeout (next_delay) (re-arm) / show_next' && "
+	    "%s mermaid $f | grep -qF '`@next_delay -> showing reenter / show_next`' && "
+	    "%s mermaid $f | grep -qF '| `showing` | `timeout (@next_delay)` |  | `showing` (reenter) |'; "
+	    "rc=$?; rm -rf $d; exit $rc", fsmc, fsmc, fsmc, fsmc, fsmc);
 	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
@@ -123,6 +142,7 @@ main(void)
 	tcase_add_test(tc, every_check_has_a_case);
 	tcase_add_loop_test(tc, golden, 0, nspecs);
 	tcase_add_test(tc, generates_c_for_the_lifecycle);
+	tcase_add_test(tc, timeout_reenter_reaches_the_emitters);
 	tcase_add_test(tc, usage_errors_exit_2);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
