@@ -268,7 +268,7 @@ check-generated: $(BIN)/fsmc
 
 verify: bootstrap
 	@$(MAKE) --no-print-directory $(BIN)/fsmc
-	@tools/verify fsm/lifecycle.fsm
+	@FSMC=$(BIN)/fsmc tools/verify fsm/lifecycle.fsm
 
 clean:
 	rm -rf build bin
