@@ -49,6 +49,7 @@ struct run {
 	int rc;
 	double t_drain;
 	ev_signal sigterm, sigint;
+	ev_signal sighup;              /* skykeeper pair: the terminal went away */
 	ev_timer metrics, deadline, linger;
 	/* HEROKU_APP_URL: a process timer and one GET at a time. */
 	ev_timer app_ping;
@@ -165,6 +166,25 @@ finish(struct run *r)
 	ev_break(r->env.loop, EVBREAK_ALL);
 }
 
+/* skykeeper pair: 0 only when the final save reached every copy. */
+static void
+pair_outcome(struct run *r)
+{
+	for (size_t i = 0; r->rc == 0 && i < r->n; i++) {
+		const struct session *s = r->s[i];
+		if (!s->flushed || s->flush_rc != 0) {
+			log_error("session=%s msg=\"paired, but the session could "
+			    "not be saved to the database: run skykeeper pair "
+			    "again once DATABASE_URL works\"", s->id);
+			r->rc = 1;
+		} else
+			log_show("session=%s msg=\"paired and stored (file%s): "
+			    "start the worker (heroku ps:scale worker=1)\"",
+			    s->id, store_db_enabled(r->env.store) ?
+			    " and database" : " copy");
+	}
+}
+
 static void
 on_store_drained(void *arg)
 {
@@ -172,6 +192,8 @@ on_store_drained(void *arg)
 
 	if (r->phase != RUN_STORE)
 		return;
+	if (r->opts->pair)
+		pair_outcome(r);
 	store_close(r->env.store);
 	r->env.store = NULL;
 	log_info("msg=\"drained: every session closed, store closed\" "
@@ -310,9 +332,8 @@ pair_note(void *arg, struct session *s, enum session_note what,
 	if (r->phase != RUN_UP)
 		return;
 	if (what == SESSION_NOTE_OPEN) {
-		log_info("session=%s msg=\"paired and logged in: the session "
-		    "is stored; start the worker (heroku ps:scale worker=1)\"",
-		    s->id);
+		log_info("session=%s msg=\"paired and logged in; saving the "
+		    "session\"", s->id);
 		r->rc = 0;
 	} else {
 		log_error("session=%s msg=\"pairing failed\" reason=\"%s\"",
@@ -364,12 +385,17 @@ log_start(struct run *r)
 static void
 free_all(struct run *r)
 {
+	/* The store first: closing it fails its pending requests back, and
+	 * their callbacks still need the sessions (past the shutdown
+	 * deadline, saves may be pending). */
+	r->env.closing = 1;
+	if (r->env.store != NULL)
+		store_close(r->env.store);
+	r->env.store = NULL;
 	/* r->s is NULL when start-up failed before the sessions existed. */
 	for (size_t i = 0; r->s != NULL && i < r->n; i++)
 		session_free(r->s[i]);
 	free(r->s);
-	if (r->env.store != NULL)
-		store_close(r->env.store);
 	if (r->http != NULL) {
 		app_ping_stop(r);
 		net_http_free(r->http);
@@ -483,7 +509,12 @@ run_main(const struct run_opts *opts)
 
 	ev_signal_init(&r->sigterm, signal_cb, SIGTERM);
 	ev_signal_init(&r->sigint, signal_cb, SIGINT);
-	r->sigterm.data = r->sigint.data = r;
+	ev_signal_init(&r->sighup, signal_cb, SIGHUP);
+	r->sigterm.data = r->sigint.data = r->sighup.data = r;
+	/* `heroku run` whose connection drops hangs the one-off dyno up:
+	 * drain like ^C, so the lease is released and not held for a TTL. */
+	if (opts->pair)
+		ev_signal_start(loop, &r->sighup);
 	ev_signal_start(loop, &r->sigterm);
 	ev_signal_start(loop, &r->sigint);
 	ev_init(&r->deadline, deadline_cb);
@@ -518,6 +549,7 @@ run_main(const struct run_opts *opts)
 	ev_timer_stop(loop, &r->pair_done);
 	ev_signal_stop(loop, &r->sigterm);
 	ev_signal_stop(loop, &r->sigint);
+	ev_signal_stop(loop, &r->sighup);
 	rc = r->rc;
 	free_all(r);
 	free(r);

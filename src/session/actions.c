@@ -152,9 +152,19 @@ void
 lifecycle_act_note_lease_busy(struct fsm *m, void *ctx)
 {
 	struct session *s = ctx;
+	double now = session_now(s);
 
 	(void)m;
 	if (s->lease_wait > 0) {
+		/* skykeeper pair right after `heroku ps:scale worker=0`: the
+		 * worker may still be draining.  Only a holder that keeps the
+		 * lease for a whole lease TTL is an answer. */
+		if (s->busy_since <= 0)
+			s->busy_since = now;
+		if (now - s->busy_since > s->env->cfg->lease_ttl)
+			session_note(s, SESSION_NOTE_FAILED, "the session is in "
+			    "use by another process (its lease is held: is the "
+			    "worker running? heroku ps:scale worker=0)");
 		/* Busy: the holder is most likely the dyno being replaced,
 		 * which releases the lease right after its final save.  Never
 		 * fight it, but do not wait out its TTL either: ask again
@@ -170,10 +180,10 @@ lifecycle_act_note_lease_busy(struct fsm *m, void *ctx)
 		 * rather than risk a 440 fight. */
 		session_backoff_failure(s->env->cfg, &s->bo, session_now(s));
 		s->bo.floor = s->env->cfg->lease_ttl;
+		session_note(s, SESSION_NOTE_FAILED, "the session lease could "
+		    "not be asked for: is the database reachable?");
 	}
 	s->lease_wait = 0;
-	session_note(s, SESSION_NOTE_FAILED, "the session is in use by "
-	    "another process (its lease is held)");
 }
 
 void
@@ -282,6 +292,10 @@ on_flushed(void *arg, int rc, const char *why)
 	struct session *s = arg;
 	char r[256];
 
+	s->flush_pending = 0;
+	s->flush_rc = rc;
+	if (s->env->closing)
+		return;         /* past the deadline: already reported */
 	if (rc < 0)
 		log_warn("session=%s msg=\"final save: database copy not "
 		    "saved (the file copy is)\" reason=\"%s\"", s->id,
@@ -302,8 +316,9 @@ lifecycle_act_flush_session(struct fsm *m, void *ctx)
 
 	(void)m;
 	s->draining = 1;
-	if (!s->have_snap) {
-		/* Never restored: nothing of ours to save. */
+	if (!s->have_snap || s->provisional) {
+		/* Never restored, or new keys that were never paired and must
+		 * not replace the stored session: nothing of ours to save. */
 		s->flushed = 1;
 		session_dispatch(s, LIFECYCLE_E_FLUSHED);
 		return;

@@ -45,7 +45,8 @@ req_take(void *arg)
 	free(r);
 	/* Only an attempt still connecting goes on: draining or closed
 	 * must not start a connection. */
-	return s->gen == gen && s->m.state == LIFECYCLE_S_CONNECTING ? s : NULL;
+	return !s->env->closing && s->gen == gen &&
+	    s->m.state == LIFECYCLE_S_CONNECTING ? s : NULL;
 }
 
 /* --- connect: lease, restore, WebSocket ---------------------------------- */
@@ -97,9 +98,9 @@ begin_connect(struct session *s)
 
 /* No usable credentials: a new device, saved, then registered. */
 static void
-new_device(struct session *s)
+new_device(struct session *s, int replacing)
 {
-	if (session_pair_new_creds(s) < 0) {
+	if (session_pair_new_creds(s, replacing) < 0) {
 		s->fail = SESSION_FAIL_STORE;
 		session_dispatch(s, LIFECYCLE_E_LOGIN_FAILED);
 		return;
@@ -121,7 +122,7 @@ on_restore(void *arg, int rc, struct store_snap *snap, const char *why)
 	if (rc == STORE_RESTORE_NEW) {
 		log_info("session=%s msg=\"no stored credentials for this "
 		    "session: pairing a new device\"", s->id);
-		new_device(s);
+		new_device(s, 0);
 		return;
 	}
 	if (rc < 0 || snap == NULL) {
@@ -144,7 +145,7 @@ on_restore(void *arg, int rc, struct store_snap *snap, const char *why)
 		log_info("session=%s msg=\"replacing the stored credentials "
 		    "with a new device\" was=%s", s->id,
 		    s->snap.meta.logged_out ? "logged-out" : "paired");
-		new_device(s);
+		new_device(s, 1);
 		return;
 	}
 	if (s->snap.meta.logged_out) {
@@ -203,7 +204,7 @@ on_renew(void *arg, int rc, const char *holder, double expires_in)
 	char h[128];
 
 	(void)expires_in;
-	if (rc == 0 || !s->lease_held)
+	if (rc == 0 || !s->lease_held || s->env->closing)
 		return;
 	if (rc < 0) {
 		/* The database is away (maintenance, failover): the lease row
@@ -253,10 +254,13 @@ on_lease(void *arg, int rc, const char *holder, double expires_in)
 	char h[128];
 
 	free(r);
+	if (s->env->closing)
+		return;
 	if (rc == 0) {
 		/* Held even when the attempt was abandoned meanwhile: the next
 		 * attempt uses it, and closed releases it. */
 		s->lease_held = 1;
+		s->busy_since = 0;
 		/* Renew at a third of the TTL: two renewals may fail before
 		 * the lease runs out. */
 		ev_timer_set(&s->lease_renew, s->env->cfg->lease_ttl / 3,

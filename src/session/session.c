@@ -175,10 +175,11 @@ on_store_saved(void *arg, int rc, const char *why)
 void
 session_save(struct session *s, const char *why)
 {
-	char *id = strdup(s->id);
+	char *id;
 
-	if (!s->have_snap)
+	if (!s->have_snap || s->provisional)
 		return;
+	id = strdup(s->id);
 	if (id == NULL || store_save(s->env->store, &s->snap, on_store_saved,
 	    id) < 0) {
 		free(id);

@@ -31,6 +31,11 @@ struct store;
 #define SESSION_REPLACED_PARK  3
 /* No snapshot (pairing needed) or an unreadable one: retry this rarely. */
 #define SESSION_PARK_RETRY     300.0
+/* Unattended pairing: the pause after a round that ended unpaired doubles
+ * from SKYKEEPER_PAIR_RETRY up to this, so a forgotten bot does not show
+ * QR codes (or push a code notification to the phone) every few minutes
+ * for ever. */
+#define SESSION_PAIR_RETRY_MAX 3600.0
 /* Another process holds the session's lease (most often the dyno being
  * replaced, which releases it right after its final save): ask again this
  * often instead of waiting out the holder's TTL.  One small UPDATE per
@@ -70,6 +75,9 @@ struct session_env {
 	struct fsm_clock clock;
 	double fsm_cfg[LIFECYCLE_NCFG];
 	unsigned nopen;           /* sessions in 'open' or 'stale' */
+	/* Set while the owner closes the store: the answers store_close
+	 * fails back are dropped, nothing new starts. */
+	int closing;
 	/* skykeeper pair: a logged-out snapshot (with pair_force also a
 	 * paired one) is replaced by a new registration; pair_phone, when
 	 * set, overrides PAIRING_NUMBER. */
@@ -104,6 +112,7 @@ struct session {
 	enum session_fail fail;
 	double lease_wait;        /* seconds the lease holder still has */
 	double lease_poll;        /* > 0: the next backoff is this lease poll */
+	double busy_since;        /* when the lease was first found busy; 0: not */
 	double release_by;        /* > 0: lease_renew waits to release it */
 	double t_connect;         /* ev_now at open_transport */
 	unsigned iq_seq;
@@ -114,7 +123,10 @@ struct session {
 	int flush_pending;
 	int overrun;
 	int parked;
-	int paired_here;          /* this process paired the session */
+	unsigned pair_rounds;     /* pairing attempts that ended unpaired */
+	int provisional;          /* snap replaces a stored session once paired:
+	                             never saved before that */
+	int flush_rc;             /* the final save's database outcome */
 	struct session_pairing *pairing;   /* NULL unless pairing */
 	ev_timer lease_renew;
 };

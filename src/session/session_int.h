@@ -25,9 +25,13 @@ void session_release_lease_now(struct session *s);
 /* Handles the pairing stanzas of a connection that has not logged in:
  * 1 when n was one (and was dealt with), 0 otherwise. */
 int session_pair_node(struct session *s, const struct wa_node *n);
-/* A new credential set for this session, saved before it is used: 0, or
- * -1 (logged) when it could not be made or saved. */
-int session_pair_new_creds(struct session *s);
+/* A new credential set for this session: 0, or -1 (logged) when it could
+ * not be made or saved.  With nothing stored for the session it is saved
+ * before it is used (the keys the phone may see are never lost); when it
+ * replaces a stored session (skykeeper pair on a logged-out one, or
+ * --force) it stays in memory until a pairing succeeded, so an attempt
+ * that fails or is interrupted leaves the stored session as it was. */
+int session_pair_new_creds(struct session *s, int replacing);
 
 /* connect.c */
 void session_lease_renew_cb(struct ev_loop *loop, ev_timer *w, int revents);
