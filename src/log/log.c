@@ -29,14 +29,12 @@ log_level_parse(const char *s, enum log_level *out)
 	return -1;
 }
 
-void
-log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
+static void
+emit(enum log_level lvl, const char *fmt, va_list ap)
 {
 	char buf[4096];
 	int n, m;
 
-	if (lvl > cur_level)
-		return;
 	n = snprintf(buf, sizeof(buf), "at=%s ", level_names[lvl]);
 	m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
 	if (m < 0)
@@ -53,6 +51,22 @@ log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 			return;  /* nowhere left to complain to */
 		off += (int)w;
 	}
+}
+
+void
+log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
+{
+	if (lvl <= cur_level)
+		emit(lvl, fmt, ap);
+}
+
+void
+log_show(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	emit(LOG_INFO, fmt, ap);
+	va_end(ap);
 }
 
 void

@@ -5,6 +5,7 @@
  * few dozen bytes of fixed layout.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,7 +127,7 @@ qr_png(const char *text, const char *path, char *why, size_t whylen)
 	size_t side, row, y, x;
 	char tmp[512];
 	FILE *f;
-	int rc = -1, ok;
+	int rc = -1, ok, fd;
 
 	if (q == NULL)
 		return -1;
@@ -159,7 +160,11 @@ qr_png(const char *text, const char *path, char *why, size_t whylen)
 		say(why, whylen, "PNG path too long");
 		goto out;
 	}
-	if ((f = fopen(tmp, "wb")) == NULL) {
+	/* 0600: the code carries the adv secret until the pairing ends. */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0 ||
+	    (f = fdopen(fd, "wb")) == NULL) {
+		if (fd >= 0)
+			close(fd);
 		snprintf(why, whylen, "cannot write %s: %s", tmp,
 		    strerror(errno));
 		goto out;

@@ -36,6 +36,7 @@ struct session_pairing {
 	struct wa_pair_code code;         /* secrets: wiped on free */
 	char hello_id[40];                /* our companion_hello iq */
 	struct wa_pair_code_notif notif;  /* the phone took the code */
+	int code_taken;                   /* the phone sent its half */
 	uint8_t adv[32];                  /* the adv secret the code */
 	int have_adv;                     /* exchange derived */
 	struct wa_pair_success ps;        /* identity points to `identity` */
@@ -75,7 +76,7 @@ phone(const struct session *s)
 /* --- new credentials --------------------------------------------------------- */
 
 int
-session_pair_new_creds(struct session *s)
+session_pair_new_creds(struct session *s, int replacing)
 {
 	struct store_snap *n = &s->snap;
 	int rc;
@@ -91,6 +92,13 @@ session_pair_new_creds(struct session *s)
 	n->creds.next_prekey_id = 1;
 	n->creds.first_unuploaded_prekey_id = 1;
 	s->have_snap = 1;
+	if (replacing) {
+		s->provisional = 1;
+		log_info("session=%s msg=\"new device credentials generated; "
+		    "the stored session is replaced only once the pairing "
+		    "succeeded\"", s->id);
+		return 0;
+	}
 	/* The file copy is on disk when store_save returns; the database
 	 * copy is queued ahead of every later save of this session. */
 	if (store_save(s->env->store, n, NULL, NULL) < 0) {
@@ -140,15 +148,25 @@ session_pair_node(struct session *s, const struct wa_node *n)
 	if (s->logged_in)
 		return 0;
 	if (wa_pair_is_pair_device(n)) {
+		struct wa_pair_device dev;
 		if ((p = pairing(s)) == NULL)
 			return 0;
-		if (wa_pair_device_parse(n, &p->dev, why, sizeof(why)) < 0) {
+		if (wa_pair_device_parse(n, &dev, why, sizeof(why)) < 0) {
 			log_warn("session=%s msg=\"malformed pair-device from "
 			    "the server; reconnecting\" reason=\"%s\"", s->id,
 			    why);
 			session_dispatch(s, LIFECYCLE_E_TRANSPORT_DOWN);
 			return 1;
 		}
+		if (s->m.state != LIFECYCLE_S_CONNECTING) {
+			/* The same refs again (the spec ignores it): acked,
+			 * as Baileys acks every one; the refs shown stay. */
+			wa_arena_init(&a, 0);
+			(void)session_send(s, &a, wa_pair_device_ack(&a, dev.id),
+			    "pair-device ack");
+			wa_arena_free(&a);
+		} else
+			p->dev = dev;
 		session_dispatch(s, LIFECYCLE_E_PAIR_DEVICE);
 		return 1;
 	}
@@ -215,8 +233,10 @@ request_code(struct session *s, struct session_pairing *p, const char *ph)
 	p->code_mode = 1;
 	wa_arena_init(&a, 0);
 	session_iq_id(s, p->hello_id, sizeof(p->hello_id));
+	/* The phone shows a notification for a code request: only for the
+	 * first round, not for every paced retry of a forgotten bot. */
 	if (wa_pair_hello_build(&a, p->hello_id, &p->code, &s->snap.creds,
-	    PAIR_PLATFORM, PAIR_DISPLAY, 1, &n) < 0 ||
+	    PAIR_PLATFORM, PAIR_DISPLAY, s->pair_rounds == 0, &n) < 0 ||
 	    session_send(s, &a, n, "pairing code request") < 0) {
 		wa_arena_free(&a);
 		session_dispatch(s, LIFECYCLE_E_PAIR_REJECTED);
@@ -225,7 +245,7 @@ request_code(struct session *s, struct session_pairing *p, const char *ph)
 	wa_arena_free(&a);
 	/* The code is what the user types: it has to be shown.  It is
 	 * worthless once this pairing attempt ends. */
-	log_info("session=%s pairing_code=%.4s-%.4s phone=%s msg=\"PAIRING "
+	log_show("session=%s pairing_code=%.4s-%.4s phone=%s msg=\"PAIRING "
 	    "CODE %.4s-%.4s: on the phone open WhatsApp > Settings > Linked "
 	    "devices > Link a device > Link with phone number instead, and "
 	    "type this code\"", s->id, p->code.code, p->code.code + 4, ph,
@@ -248,7 +268,7 @@ lifecycle_act_start_pairing(struct fsm *m, void *ctx)
 	    "pair-device ack");
 	wa_arena_free(&a);
 	p->shown = 0;
-	log_info("session=%s msg=\"this device is not linked to a WhatsApp "
+	log_show("session=%s msg=\"this device is not linked to a WhatsApp "
 	    "account yet: link it from the phone\" method=%s refs=%zu "
 	    "count#skykeeper.pairing_attempts=1", s->id,
 	    ph != NULL ? "code" : "qr", p->dev.nrefs);
@@ -261,14 +281,19 @@ qr_line(const char *line, void *arg)
 {
 	/* One fixed-width prefix per line keeps the picture aligned in
 	 * `heroku logs`, which prefixes every line with the same fields. */
-	log_info("session=%s qr=\"%s\"", (const char *)arg, line);
+	log_show("session=%s qr=\"%s\"", (const char *)arg, line);
 }
 
 static void
 show_code_reminder(struct session *s, struct session_pairing *p,
     double expires)
 {
-	log_info("session=%s pairing_code=%.4s-%.4s msg=\"still waiting for "
+	if (p->code_taken) {
+		log_info("session=%s msg=\"the phone took the code; waiting for "
+		    "it to finish the link\" expires_s=%.0f", s->id, expires);
+		return;
+	}
+	log_show("session=%s pairing_code=%.4s-%.4s msg=\"still waiting for "
 	    "the pairing code to be typed on the phone\" expires_s=%.0f",
 	    s->id, p->code.code, p->code.code + 4, expires);
 }
@@ -306,7 +331,7 @@ lifecycle_act_show_qr(struct fsm *m, void *ctx)
 		session_dispatch(s, LIFECYCLE_E_PAIR_REJECTED);
 		return;
 	}
-	log_info("session=%s msg=\"scan this QR code: on the phone open "
+	log_show("session=%s msg=\"scan this QR code: on the phone open "
 	    "WhatsApp > Settings > Linked devices > Link a device\" "
 	    "qr_number=%zu qr_count=%zu expires_s=%.0f", s->id, p->shown,
 	    p->dev.nrefs, expires);
@@ -314,7 +339,7 @@ lifecycle_act_show_qr(struct fsm *m, void *ctx)
 		log_warn("session=%s msg=\"cannot draw the QR code\" "
 		    "reason=\"%s\"", s->id, why);
 	/* The same code as text, for rendering it elsewhere. */
-	log_info("session=%s qr_text=\"%s\"", s->id, text);
+	log_show("session=%s qr_text=\"%s\"", s->id, text);
 	if (c->qr_png != NULL) {
 		if (qr_png(text, c->qr_png, why, sizeof(why)) < 0)
 			log_warn("session=%s msg=\"cannot write the QR PNG "
@@ -370,6 +395,7 @@ lifecycle_act_finish_code_pairing(struct fsm *m, void *ctx)
 	}
 	(void)session_send(s, &a, n, "companion_finish");
 	wa_arena_free(&a);
+	p->code_taken = 1;
 	log_info("session=%s msg=\"the phone took the pairing code; "
 	    "finishing the link\"", s->id);
 }
@@ -402,6 +428,12 @@ lifecycle_act_accept_pairing(struct fsm *m, void *ctx)
 	/* Fills tmp only when every check passed. */
 	rc = wa_pair_success_accept(&p->ps, &tmp, &a, &reply, why,
 	    sizeof(why));
+	/* Stored only once the phone can have our signature: a reply that
+	 * did not go out leaves a device the server never confirmed. */
+	if (rc == 0 && session_send(s, &a, reply, "pair-device-sign") < 0) {
+		rc = WA_ESTATE;
+		snprintf(why, sizeof(why), "the reply could not be sent");
+	}
 	if (rc == 0)
 		s->snap.creds = tmp;
 	OPENSSL_cleanse(&tmp, sizeof(tmp));
@@ -413,11 +445,11 @@ lifecycle_act_accept_pairing(struct fsm *m, void *ctx)
 		session_dispatch(s, LIFECYCLE_E_PAIR_REJECTED);
 		return;
 	}
-	(void)session_send(s, &a, reply, "pair-device-sign");
 	wa_arena_free(&a);
-	s->paired_here = 1;
+	s->pair_rounds = 0;
+	s->provisional = 0;
 	s->snap.meta.logged_out = 0;
-	log_info("session=%s msg=\"device linked to the account; waiting for "
+	log_show("session=%s msg=\"device linked to the account; waiting for "
 	    "the server to restart the stream\" jid=\"%s\" "
 	    "count#skykeeper.paired=1", s->id, s->snap.creds.me_jid);
 	session_save(s, "paired");
@@ -429,11 +461,22 @@ lifecycle_act_note_pair_failed(struct fsm *m, void *ctx)
 {
 	struct session *s = ctx;
 
+	double floor = s->env->cfg->pair_retry;
+
 	(void)m;
 	session_backoff_failure(s->env->cfg, &s->bo, session_now(s));
-	s->bo.floor = s->env->cfg->pair_retry;
-	log_warn("session=%s msg=\"pairing did not complete; a new attempt "
-	    "with new codes in about %.0f s (SKYKEEPER_PAIR_RETRY)\"", s->id,
-	    s->env->cfg->pair_retry);
+	for (unsigned i = 0; i < s->pair_rounds && floor < SESSION_PAIR_RETRY_MAX;
+	    i++)
+		floor *= 2;
+	s->bo.floor = floor < SESSION_PAIR_RETRY_MAX ? floor :
+	    SESSION_PAIR_RETRY_MAX;
+	s->pair_rounds++;
+	if (s->env->pair_mode)
+		log_warn("session=%s msg=\"pairing did not complete\"", s->id);
+	else
+		log_warn("session=%s msg=\"pairing did not complete; a new "
+		    "attempt with new codes in %.0f s or a little more (doubling "
+		    "after each round, up to an hour; skykeeper pair pairs at "
+		    "once)\" round=%u", s->id, s->bo.floor, s->pair_rounds);
 	session_note(s, SESSION_NOTE_FAILED, "pairing did not complete");
 }

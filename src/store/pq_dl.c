@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "store/pq_dl.h"
 
 struct pq_api pq_api;
@@ -33,12 +34,16 @@ pq_load(char *err, size_t errlen)
 	if (gnutls_env)
 		unsetenv("GNUTLS_NO_IMPLICIT_INIT");
 	if (h == NULL) {
-		snprintf(err, errlen, "cannot load libpq: %s", dlerror());
+		snprintf(err, errlen, "cannot load libpq (install libpq5, or "
+		    "unset DATABASE_URL for the file store alone): %s",
+		    dlerror());
 		return -1;
 	}
 #define PQ_SYM(f) \
 	if ((*(void **)&pq_api.f = dlsym(h, #f)) == NULL) { \
-		snprintf(err, errlen, "libpq.so.5 lacks %s", #f); \
+		snprintf(err, errlen, "libpq.so.5 lacks %s (too old?)", #f); \
+		memset(&pq_api, 0, sizeof(pq_api)); \
+		dlclose(h); \
 		return -1; \
 	}
 	PQ_FUNCS(PQ_SYM)

@@ -204,16 +204,29 @@ check_exhausted() {
 	SID=ex$$
 	mkdir -p "$tmp/ex.data"
 	eval daemon ex "$tmp/ex.data" DATABASE_URL="$DB" SKYKEEPER_SESSIONS=$SID \
-	    SKYKEEPER_QR_FIRST=0.6 SKYKEEPER_QR_NEXT=0.3 SKYKEEPER_PAIR_RETRY=2
+	    SKYKEEPER_QR_FIRST=0.6 SKYKEEPER_QR_NEXT=0.3 SKYKEEPER_PAIR_RETRY=2 \
+	    SKYKEEPER_KEEPALIVE=0.4 SKYKEEPER_KEEPALIVE_JITTER=0
 	# the server sends 3 refs (SERVER_ARGS below): 3 QR codes, then the line
 	wait_for "$tmp/ex.out" 'msg="nobody linked the device in time: all 3 QR codes expired"' 10 || return 1
 	n=$(grep -c 'qr_text="' "$tmp/ex.out")
 	[ "$n" = 3 ] || { echo "$n QR codes before the refs ran out"; return 1; }
+	# keepalive pings go on while the codes change (0.4 s against refs of
+	# 0.6 + 0.3 + 0.3 s: a schedule restarted by each new code sends one)
+	k=$(awk '/event=refs_exhausted/ { exit } /state=pairing .*actions=send_keepalive/ { k++ } END { print k + 0 }' "$tmp/ex.out")
+	echo "FIGURE keepalive pings during the first pairing round: $k"
+	[ "$k" -ge 2 ] || { echo "only $k keepalive(s) while pairing"; return 1; }
 	wait_for "$tmp/ex.out" 'event=pair_device .*next=pairing' 10 2 || return 1
 	gap=$(trace_gap "$tmp/ex.out" 'event=refs_exhausted' 'event=pair_device')
 	echo "FIGURE refs exhausted: new attempt after $gap ms (SKYKEEPER_PAIR_RETRY=2)"
 	[ "$gap" -ge 2000 ] || { echo "retried after $gap ms"; return 1; }
 	grep -q 'delay_s=[2-9]' "$tmp/ex.out" || { grep 'reconnecting later' "$tmp/ex.out"; return 1; }
+	# a forgotten bot: the pause doubles after each round
+	wait_for "$tmp/ex.out" 'event=pair_device .*next=pairing' 20 3 || return 1
+	gap2=$(awk '/event=refs_exhausted/ { n++; if (n == 2) { for (i = 1; i <= NF; i++) if ($i ~ /^t=/) t = substr($i, 3) } }
+	    t && /event=pair_device/ && !d { for (i = 1; i <= NF; i++) if ($i ~ /^t=/) { d = 1; printf "%.0f", (substr($i, 3) - t) * 1000 } }' "$tmp/ex.out")
+	echo "FIGURE second round: new attempt after $gap2 ms (doubled: at least 4000)"
+	[ "${gap2:-0}" -ge 4000 ] || { echo "second pause $gap2 ms"; return 1; }
+	grep -q 'round=2' "$tmp/ex.out" || return 1
 	stop_daemon ex || return 1
 	replay_ok ex
 }
@@ -226,9 +239,18 @@ pair_cli() {
 	shift 2
 	env SKYKEEPER_DATA_DIR="$dd" DATABASE_URL="$DB" \
 	    SKYKEEPER_WA_URL="ws://127.0.0.1:$PORT/ws/chat" \
-	    SKYKEEPER_WA_ROOT_KEY="$ROOT" $FAST \
+	    SKYKEEPER_WA_ROOT_KEY="$ROOT" $FAST ${PAIR_ENV:-} \
 	    timeout -s KILL 60 "$SK" pair "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	eval "CLI_$name=\$!"
+	# the daemon itself, for signals (timeout(1) is its parent)
+	_i=0
+	_p=""
+	while [ -z "$_p" ] && [ $_i -lt 200 ]; do
+		eval "_p=\$(pgrep -P \$CLI_$name)"
+		[ -n "$_p" ] || sleep 0.005
+		_i=$((_i + 1))
+	done
+	eval "PCLI_$name=\$_p"
 }
 
 check_cli() {
@@ -244,6 +266,7 @@ check_cli() {
 	[ "$rc" = 0 ] || { echo "skykeeper pair exited $rc"; tail -5 "$tmp/p1.out"; return 1; }
 	grep -q "$OPEN" "$tmp/p1.out" || return 1
 	grep -q 'msg="paired and logged in' "$tmp/p1.out" || return 1
+	grep -q "session=$SID msg=\"paired and stored (file and database)" "$tmp/p1.out" || return 1
 	grep -q "session=$SID msg=\"lease released\"" "$tmp/p1.out" || return 1
 	st=$(store_of "$SID" "$tmp/cli.data")
 	printf '%s' "$st" | grep -q '"account":"15550009999"' || { echo "account: $st"; return 1; }
@@ -255,6 +278,17 @@ check_cli() {
 	[ "$rc" = 1 ] || { echo "pair on a paired session exited $rc"; return 1; }
 	grep -q 'already paired; skykeeper pair --force' "$tmp/p2.out" || return 1
 	hasnt "$tmp/p2.out" 'event=pair_device' || return 1
+	# --force, interrupted while the QR shows: the stored session stays
+	pair_cli pi "$tmp/cli.data" --session "$SID" --force
+	wait_for "$tmp/pi.out" 'qr_text="' 10 || return 1
+	kill -INT "$PCLI_pi"
+	wait "$CLI_pi"
+	rc=$?
+	[ "$rc" = 1 ] || { echo "interrupted pair exited $rc"; return 1; }
+	st=$(store_of "$SID" "$tmp/cli.data")
+	printf '%s' "$st" | grep -q '"account":"15550009999"' ||
+	    { echo "an interrupted --force lost the session: $st"; return 1; }
+	printf '%s' "$st" | grep -q '"logged_out":false' || { echo "$st"; return 1; }
 	# --force --phone: a new device with a pairing code
 	pair_cli p3 "$tmp/cli.data" --session "$SID" --force --phone 15550003333
 	wait_for "$tmp/p3.out" 'pairing_code=' 10 || return 1
@@ -268,7 +302,10 @@ check_cli() {
 	printf '%s' "$st" | grep -q '"account":"15550003333"' || { echo "account: $st"; return 1; }
 	# nobody scans: exit 1 with the reason
 	mkdir -p "$tmp/cli4.data"
-	pair_cli p4 "$tmp/cli4.data" --session "n$SID"
+	# LOG_LEVEL=warn hides info lines, never the codes a person must see
+	PAIR_ENV=LOG_LEVEL=warn pair_cli p4 "$tmp/cli4.data" --session "n$SID"
+	wait_for "$tmp/p4.out" 'qr_text="' 10 || return 1
+	grep -q "session=n$SID qr=\"" "$tmp/p4.out" || { echo "no QR art at LOG_LEVEL=warn"; return 1; }
 	wait "$CLI_p4"
 	rc=$?
 	[ "$rc" = 1 ] || { echo "pair without a scan exited $rc"; return 1; }
@@ -276,7 +313,8 @@ check_cli() {
 	# bad arguments
 	"$SK" pair --phone +1555 >/dev/null 2>&1
 	[ $? = 2 ] || { echo "bad --phone accepted"; return 1; }
-	replay_ok p3 && replay_ok p4
+	# (p4 ran at LOG_LEVEL=warn: no trace lines to replay)
+	replay_ok p3
 }
 
 SERVER_ARGS="--pair-refs 3"
