@@ -54,6 +54,7 @@ struct run {
 	/* HEROKU_APP_URL: a process timer and one GET at a time. */
 	ev_timer app_ping;
 	ev_timer pair_done;            /* skykeeper pair: fed, never armed */
+	int paired_open;               /* skykeeper pair: the first login came */
 	struct net_http *http;
 	char app_url_shown[512];       /* no user info, no query */
 	ev_prepare watch;
@@ -166,16 +167,21 @@ finish(struct run *r)
 	ev_break(r->env.loop, EVBREAK_ALL);
 }
 
-/* skykeeper pair: 0 only when the final save reached every copy. */
+/* skykeeper pair: 0 only when the first login came and the final save
+ * reached every copy, even if it landed after the drain budget (the store
+ * drain waits for it). */
 static void
 pair_outcome(struct run *r)
 {
+	if (!r->paired_open)
+		return;
+	r->rc = 0;
 	for (size_t i = 0; r->rc == 0 && i < r->n; i++) {
 		const struct session *s = r->s[i];
 		if (!s->flushed || s->flush_rc != 0) {
-			log_error("session=%s msg=\"paired, but the session could "
-			    "not be saved to the database: run skykeeper pair "
-			    "again once DATABASE_URL works\"", s->id);
+			log_error("session=%s msg=\"paired, but the final save did "
+			    "not reach every copy of the store: run skykeeper "
+			    "pair again once the store works\"", s->id);
 			r->rc = 1;
 		} else
 			log_show("session=%s msg=\"paired and stored (file%s): "
@@ -334,6 +340,7 @@ pair_note(void *arg, struct session *s, enum session_note what,
 	if (what == SESSION_NOTE_OPEN) {
 		log_info("session=%s msg=\"paired and logged in; saving the "
 		    "session\"", s->id);
+		r->paired_open = 1;
 		r->rc = 0;
 	} else {
 		log_error("session=%s msg=\"pairing failed\" reason=\"%s\"",
@@ -351,6 +358,16 @@ pair_done_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (r->phase == RUN_UP)
 		begin_drain(r, loop);
+}
+
+/* nohup (or any caller) ignoring SIGHUP keeps it ignored: libev would
+ * install its handler regardless. */
+static int
+sighup_ignored(void)
+{
+	struct sigaction old;
+
+	return sigaction(SIGHUP, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
 }
 
 static void
@@ -513,7 +530,7 @@ run_main(const struct run_opts *opts)
 	r->sigterm.data = r->sigint.data = r->sighup.data = r;
 	/* `heroku run` whose connection drops hangs the one-off dyno up:
 	 * drain like ^C, so the lease is released and not held for a TTL. */
-	if (opts->pair)
+	if (opts->pair && !sighup_ignored())
 		ev_signal_start(loop, &r->sighup);
 	ev_signal_start(loop, &r->sigterm);
 	ev_signal_start(loop, &r->sigint);

@@ -161,8 +161,9 @@ qr_png(const char *text, const char *path, char *why, size_t whylen)
 		goto out;
 	}
 	/* 0600: the code carries the adv secret until the pairing ends. */
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0 ||
-	    (f = fdopen(fd, "wb")) == NULL) {
+	(void)unlink(tmp);      /* a leftover keeps its mode: start afresh */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW,
+	    0600)) < 0 || (f = fdopen(fd, "wb")) == NULL) {
 		if (fd >= 0)
 			close(fd);
 		snprintf(why, whylen, "cannot write %s: %s", tmp,

@@ -180,10 +180,13 @@ lifecycle_act_note_lease_busy(struct fsm *m, void *ctx)
 		 * rather than risk a 440 fight. */
 		session_backoff_failure(s->env->cfg, &s->bo, session_now(s));
 		s->bo.floor = s->env->cfg->lease_ttl;
-		session_note(s, SESSION_NOTE_FAILED, "the session lease could "
-		    "not be asked for: is the database reachable?");
+		session_note(s, SESSION_NOTE_FAILED, s->lease_taken ?
+		    "another process took the session lease over" :
+		    "the session lease could not be asked for: is the "
+		    "database reachable?");
 	}
 	s->lease_wait = 0;
+	s->lease_taken = 0;
 }
 
 void

@@ -219,6 +219,8 @@ on_renew(void *arg, int rc, const char *holder, double expires_in)
 	    "session now\" holder=\"%s\"", s->id,
 	    session_clean(holder, h, sizeof(h)));
 	s->lease_held = 0;
+	/* note_lease_busy: taken by another process, not "database away". */
+	s->lease_taken = 1;
 	ev_timer_stop(s->env->loop, &s->lease_renew);
 	session_dispatch(s, LIFECYCLE_E_LEASE_LOST);
 }

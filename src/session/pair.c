@@ -87,6 +87,9 @@ session_pair_new_creds(struct session *s, int replacing)
 	if ((rc = wa_creds_generate(&n->creds)) < 0) {
 		log_error("session=%s msg=\"cannot generate credentials\" "
 		    "reason=\"%s\"", s->id, wa_strerror(rc));
+		/* Nothing in memory is worth a save now: the stored session
+		 * must not be overwritten by what is left of this one. */
+		s->have_snap = 0;
 		return -1;
 	}
 	n->creds.next_prekey_id = 1;

@@ -113,6 +113,7 @@ struct session {
 	double lease_wait;        /* seconds the lease holder still has */
 	double lease_poll;        /* > 0: the next backoff is this lease poll */
 	double busy_since;        /* when the lease was first found busy; 0: not */
+	int lease_taken;          /* the last lease_lost: another process owns it */
 	double release_by;        /* > 0: lease_renew waits to release it */
 	double t_connect;         /* ev_now at open_transport */
 	unsigned iq_seq;

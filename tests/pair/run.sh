@@ -310,6 +310,15 @@ check_cli() {
 	rc=$?
 	[ "$rc" = 1 ] || { echo "pair without a scan exited $rc"; return 1; }
 	grep -q 'msg="pairing failed" reason="pairing did not complete"' "$tmp/p4.out" || return 1
+	# the heroku run connection drops (SIGHUP): a clean drain, lease released
+	mkdir -p "$tmp/cli5.data"
+	pair_cli p5 "$tmp/cli5.data" --session "h$SID"
+	wait_for "$tmp/p5.out" 'qr_text="' 10 || return 1
+	kill -HUP "$PCLI_p5"
+	wait "$CLI_p5"
+	rc=$?
+	[ "$rc" = 1 ] || { echo "pair after SIGHUP exited $rc"; return 1; }
+	grep -q "session=h$SID msg=\"lease released\"" "$tmp/p5.out" || { echo "no lease release after SIGHUP"; return 1; }
 	# bad arguments
 	"$SK" pair --phone +1555 >/dev/null 2>&1
 	[ $? = 2 ] || { echo "bad --phone accepted"; return 1; }
