@@ -10,14 +10,10 @@
 #include "wa/stanza.h"
 #include "wa-testserver/tsc.h"
 
+/* Closed: handshake state and transport keys wiped, reader freed. */
 static void
-tsc_fail(struct tsc *c, const char *how)
+teardown(struct tsc *c)
 {
-	const struct tsc_cb *cb = c->cb;
-
-	if (c->state == TSC_CLOSED)
-		return;
-	wsc_close(&c->ws);
 	c->state = TSC_CLOSED;
 	if (c->hs != NULL) {
 		wa_hs_wipe(c->hs);
@@ -26,8 +22,16 @@ tsc_fail(struct tsc *c, const char *how)
 	}
 	wa_transport_wipe(&c->t);
 	wa_frame_reader_free(&c->rd);
-	if (cb->closed != NULL)
-		cb->closed(c, how);
+}
+
+static void
+tsc_fail(struct tsc *c, const char *how)
+{
+	if (c->state == TSC_CLOSED)
+		return;
+	tsc_close(c);
+	if (c->cb->closed != NULL)
+		c->cb->closed(c, how);
 }
 
 static void
@@ -173,14 +177,7 @@ on_closed(struct wsc *w, const char *how)
 
 	if (c->state == TSC_CLOSED)
 		return;
-	c->state = TSC_CLOSED;
-	if (c->hs != NULL) {
-		wa_hs_wipe(c->hs);
-		free(c->hs);
-		c->hs = NULL;
-	}
-	wa_transport_wipe(&c->t);
-	wa_frame_reader_free(&c->rd);
+	teardown(c);
 	if (cb->closed != NULL)
 		cb->closed(c, how);
 }
@@ -219,12 +216,5 @@ tsc_close(struct tsc *c)
 	if (c->state == TSC_CLOSED)
 		return;
 	wsc_close(&c->ws);
-	c->state = TSC_CLOSED;
-	if (c->hs != NULL) {
-		wa_hs_wipe(c->hs);
-		free(c->hs);
-		c->hs = NULL;
-	}
-	wa_transport_wipe(&c->t);
-	wa_frame_reader_free(&c->rd);
+	teardown(c);
 }
