@@ -978,28 +978,40 @@ rnd_node(struct wa_node *n, int depth)
 	}
 }
 
-/* Equal, but string content may have become bytes (a string written
- * plain is BINARY, which decodes as bytes, as in Baileys). */
-static int
-same(const struct wa_node *x, const struct wa_node *y)
+/* The comparator the round trips rely on tells every difference. */
+START_TEST(same_tells_differences)
 {
-	if (strcmp(x->tag, y->tag) || x->nattrs != y->nattrs)
-		return 0;
-	for (size_t i = 0; i < x->nattrs; i++)
-		if (strcmp(x->attrs[i].key, y->attrs[i].key) ||
-		    strcmp(x->attrs[i].val, y->attrs[i].val))
-			return 0;
-	if ((x->kind == WA_CONTENT_LIST || x->kind == WA_CONTENT_NONE ||
-	    y->kind == WA_CONTENT_LIST || y->kind == WA_CONTENT_NONE)) {
-		if (x->kind != y->kind || x->nchildren != y->nchildren)
-			return 0;
-		for (size_t i = 0; i < x->nchildren; i++)
-			if (!same(&x->children[i], &y->children[i]))
-				return 0;
-		return 1;
-	}
-	return x->len == y->len && (!x->len || !memcmp(x->data, y->data, x->len));
+	struct wa_arena a;
+	struct wa_node *x, *y, *c;
+
+	wa_arena_init(&a, 0);
+	x = wa_node_new(&a, "iq");
+	y = wa_node_new(&a, "iq");
+	ck_assert_int_eq(wa_node_set_attr(&a, x, "id", "1"), 0);
+	ck_assert_int_eq(wa_node_set_attr(&a, y, "id", "1"), 0);
+	ck_assert_int_eq(wa_node_set_string(&a, wa_node_add_child(&a, x, "a"),
+	    "ab"), 0);
+	c = wa_node_add_child(&a, y, "a");
+	ck_assert_int_eq(wa_node_set_bytes(&a, c, (const uint8_t *)"ab", 2), 0);
+	ck_assert(wa_node_same(x, y));          /* string and bytes alike */
+	c->data = (const uint8_t *)"ac";
+	ck_assert(!wa_node_same(x, y));         /* content differs */
+	c->data = (const uint8_t *)"ab";
+	ck_assert_int_eq(wa_node_set_attr(&a, y, "id", "2"), 0);
+	ck_assert(!wa_node_same(x, y));         /* attribute value */
+	ck_assert_int_eq(wa_node_set_attr(&a, y, "id", "1"), 0);
+	ck_assert_int_eq(wa_node_set_attr(&a, y, "to", "s"), 0);
+	ck_assert(!wa_node_same(x, y));         /* attribute count */
+	y->nattrs = 1;
+	ck_assert(wa_node_same(x, y));
+	(void)wa_node_add_child(&a, y, "b");
+	ck_assert(!wa_node_same(x, y));         /* children count */
+	y->nchildren = 1;
+	y->children[0].tag = "z";
+	ck_assert(!wa_node_same(x, y));         /* child tag */
+	wa_arena_free(&a);
 }
+END_TEST
 
 START_TEST(random_round_trip)
 {
@@ -1018,7 +1030,7 @@ START_TEST(random_round_trip)
 		ck_assert_int_eq(wa_node_encode_frame(n, &b1), 0);
 		ck_assert_int_eq(wa_node_decode_frame(b1.data, b1.len, &arena,
 		    &back), 0);
-		ck_assert_msg(same(n, back), "node %d: %s\n  != %s", i, text(n),
+		ck_assert_msg(wa_node_same(n, back), "node %d: %s\n  != %s", i, text(n),
 		    text(back));
 		/* and the decoded node encodes to the same bytes */
 		ck_assert_int_eq(wa_node_encode_frame(back, &b2), 0);
@@ -1078,6 +1090,7 @@ node_suite(void)
 	tcase_add_test(tc, builders_and_accessors);
 	tcase_add_test(tc, encoder_refuses_bad_nodes);
 	tcase_add_test(tc, debug_text);
+	tcase_add_test(tc, same_tells_differences);
 	tcase_add_test(tc, random_round_trip);
 	suite_add_tcase(s, tc);
 	return s;

@@ -396,3 +396,25 @@ wa_node_to_text(const struct wa_node *n, struct wa_buf *out)
 		out->len = start;
 	return rc;
 }
+
+int
+wa_node_same(const struct wa_node *x, const struct wa_node *y)
+{
+	if (strcmp(x->tag, y->tag) != 0 || x->nattrs != y->nattrs)
+		return 0;
+	for (size_t i = 0; i < x->nattrs; i++)
+		if (strcmp(x->attrs[i].key, y->attrs[i].key) != 0 ||
+		    strcmp(x->attrs[i].val, y->attrs[i].val) != 0)
+			return 0;
+	if (x->kind == WA_CONTENT_LIST || y->kind == WA_CONTENT_LIST ||
+	    x->kind == WA_CONTENT_NONE || y->kind == WA_CONTENT_NONE) {
+		if (x->kind != y->kind || x->nchildren != y->nchildren)
+			return 0;
+		for (size_t i = 0; i < x->nchildren; i++)
+			if (!wa_node_same(&x->children[i], &y->children[i]))
+				return 0;
+		return 1;
+	}
+	return x->len == y->len && (x->len == 0 ||
+	    memcmp(x->data, y->data, x->len) == 0);
+}

@@ -152,6 +152,10 @@ int wa_node_set_string(struct wa_arena *a, struct wa_node *n, const char *s);
 size_t wa_node_grow_cap(size_t count);
 /* First child with the tag, or NULL. */
 const struct wa_node *wa_node_child(const struct wa_node *n, const char *tag);
+/* 1 when x and y say the same on the wire: tags, attributes in order,
+ * children alike; string and bytes content compare by their bytes (a
+ * string encoded plain is BINARY, which decodes as bytes, as in Baileys). */
+int wa_node_same(const struct wa_node *x, const struct wa_node *y);
 
 /* Debug text, for logs and tests; deterministic: attributes in their
  * order, <tag k="v"/> without content, <tag>…</tag> around children,

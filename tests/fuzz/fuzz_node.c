@@ -22,28 +22,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(c) do { if (!(c)) abort(); } while (0)
 
-static int
-same(const struct wa_node *x, const struct wa_node *y)
-{
-	if (strcmp(x->tag, y->tag) != 0 || x->nattrs != y->nattrs)
-		return 0;
-	for (size_t i = 0; i < x->nattrs; i++)
-		if (strcmp(x->attrs[i].key, y->attrs[i].key) != 0 ||
-		    strcmp(x->attrs[i].val, y->attrs[i].val) != 0)
-			return 0;
-	if (x->kind == WA_CONTENT_LIST || x->kind == WA_CONTENT_NONE ||
-	    y->kind == WA_CONTENT_LIST || y->kind == WA_CONTENT_NONE) {
-		if (x->kind != y->kind || x->nchildren != y->nchildren)
-			return 0;
-		for (size_t i = 0; i < x->nchildren; i++)
-			if (!same(&x->children[i], &y->children[i]))
-				return 0;
-		return 1;
-	}
-	return x->len == y->len && (x->len == 0 ||
-	    memcmp(x->data, y->data, x->len) == 0);
-}
-
 static void
 check_shape(const struct wa_node *n, int depth)
 {
@@ -100,13 +78,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(wa_node_encode_frame(n, &e1) == 0);
 	wa_arena_init(&b, 0);
 	CHECK(wa_node_decode_frame(e1.data, e1.len, &b, &back) == 0);
-	CHECK(same(n, back));
+	CHECK(wa_node_same(n, back));
 	CHECK(wa_node_encode_frame(back, &e2) == 0);
 	CHECK(e1.len == e2.len && memcmp(e1.data, e2.data, e1.len) == 0);
 
 	wa_arena_init(&small, 2048);
 	rc = wa_node_decode_frame(data, size, &small, &s);
-	CHECK(rc == WA_ETOOBIG || (rc == 0 && same(n, s) && n->kind == s->kind));
+	CHECK(rc == WA_ETOOBIG || (rc == 0 && wa_node_same(n, s) && n->kind == s->kind));
 	CHECK(small.used_total <= 2048);
 
 	wa_arena_free(&small);

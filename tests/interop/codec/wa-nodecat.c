@@ -485,30 +485,6 @@ make_huge(struct wa_arena *a, struct wa_buf *tmp, struct wa_node *n)
 	free(p);
 }
 
-/* Same node, except that string content may have come back as bytes:
- * a string written plain is BINARY_*, which decodes as bytes. */
-static int
-same(const struct wa_node *x, const struct wa_node *y)
-{
-	if (strcmp(x->tag, y->tag) != 0 || x->nattrs != y->nattrs)
-		return 0;
-	for (size_t i = 0; i < x->nattrs; i++)
-		if (strcmp(x->attrs[i].key, y->attrs[i].key) != 0 ||
-		    strcmp(x->attrs[i].val, y->attrs[i].val) != 0)
-			return 0;
-	if (x->kind == WA_CONTENT_LIST || y->kind == WA_CONTENT_LIST ||
-	    x->kind == WA_CONTENT_NONE || y->kind == WA_CONTENT_NONE) {
-		if (x->kind != y->kind || x->nchildren != y->nchildren)
-			return 0;
-		for (size_t i = 0; i < x->nchildren; i++)
-			if (!same(&x->children[i], &y->children[i]))
-				return 0;
-		return 1;
-	}
-	return x->len == y->len && (x->len == 0 ||
-	    memcmp(x->data, y->data, x->len) == 0);
-}
-
 static int
 cmd_gen(unsigned long long seed, unsigned long count)
 {
@@ -538,7 +514,7 @@ cmd_gen(unsigned long long seed, unsigned long count)
 			    wa_strerror(rc));
 			return 1;
 		}
-		if (!same(n, back)) {
+		if (!wa_node_same(n, back)) {
 			fprintf(stderr, "wa-nodecat: node %lu: lost in a round "
 			    "trip\n", i);
 			return 1;
