@@ -4,11 +4,12 @@
 # walks through the lifecycle, printing what happens at each step:
 #   open -> injected 515 -> silent server -> stale -> backoff -> reconnect
 #   -> SIGTERM -> drained.
-# Everything it starts is stopped on exit; about 20 s in all.
+# Everything it starts is stopped on exit; about 20 s in all.  Exit 0 when
+# the daemon drained with status 0 and its trace replays with no mismatch
+# (tests/daemon/run.sh runs it and checks each step was shown).
 set -u
 BIN=${1:-bin}
-SK=$BIN/skykeeper-daemon
-[ -x "$SK" ] || SK=$BIN/skykeeper
+SK=$BIN/skykeeper
 TS=$BIN/wa-testserver
 SEED=$BIN/daemon-seed
 [ -x "$SEED" ] || SEED=$BIN/tests/daemon-seed
@@ -86,4 +87,7 @@ grep -q '"presence".*"unavailable"' "$tmp/stanzas.jsonl" &&
     echo "   server saw: <presence type=unavailable/>"
 echo "   exit status $rc after $(echo "$t0 $t1" | awk '{ printf "%.0f", ($2 - $1) * 1000 }') ms"
 say "the trace replays against the spec:"
-"$BIN/skykeeper" replay "$tmp/daemon.out" | tail -1 | sed 's/^/   /'
+"$SK" replay "$tmp/daemon.out" >"$tmp/replay.out" 2>&1
+replay_rc=$?
+tail -n 1 "$tmp/replay.out" | sed 's/^/   /'
+[ "$rc" -eq 0 ] && [ "$replay_rc" -eq 0 ]

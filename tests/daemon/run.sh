@@ -148,6 +148,22 @@ check_two_sessions() {
 
 # Anti-idle: the heavy activity refreshes presence; the profile "about"
 # text is touched only when SKYKEEPER_IDLE_STATUS is set.
+# make demo: every step of the walk-through shows, the daemon drains with
+# status 0 and its trace replays (demo.sh's own exit status).
+check_demo() {
+	"$(dirname "$0")/demo.sh" "$BIN" >"$tmp/demo.txt" 2>&1 ||
+	    { tail -n 20 "$tmp/demo.txt"; return 1; }
+	for step in 'connecting +--logged_in--> open' \
+	    'open +--restart_required--> connecting' \
+	    'open +--timeout--> stale +\[send_ping\]' \
+	    'stale +--timeout--> backoff' 'backoff +--timeout--> connecting' \
+	    'open +--drain--> draining' 'draining +--flushed--> closed' \
+	    'exit status 0' '0 mismatches'; do
+		grep -qE -- "$step" "$tmp/demo.txt" ||
+		    { echo "demo did not show: $step"; cat "$tmp/demo.txt"; return 1; }
+	done
+}
+
 check_heavy() {
 	device heavy
 	daemon heavy "$tmp/heavy.data" SKYKEEPER_HEAVY_EVERY=0.6 SKYKEEPER_HEAVY_JITTER=0.1
@@ -193,6 +209,7 @@ t login_405_names_version check_405
 t new_session_pairs check_new_session_pairs
 t two_sessions_independent check_two_sessions
 t heavy_activity_presence_only check_heavy
+t make_demo_walkthrough check_demo
 if [ -n "$DB" ]; then
 	t pg_drain_overrun_exit_1 check_pg_overrun
 else

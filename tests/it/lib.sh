@@ -177,10 +177,18 @@ daemon() {
 	name=$1
 	dd=$2
 	shift 2
-	env SKYKEEPER_DATA_DIR="$dd" \
+	spawn "$name" env SKYKEEPER_DATA_DIR="$dd" \
 	    SKYKEEPER_WA_URL="ws://127.0.0.1:$PORT/ws/chat" \
-	    SKYKEEPER_WA_ROOT_KEY="$ROOT" "$@" \
-	    timeout -s KILL 60 "$SK" run >"$tmp/$name.out" 2>"$tmp/$name.err" &
+	    SKYKEEPER_WA_ROOT_KEY="$ROOT" "$@" "$SK" run
+}
+
+# spawn NAME CMD...: runs CMD (ending in the daemon's exec) under
+# timeout(1), output in $tmp/NAME.out/.err; sets PID_NAME (the process
+# CMD became) and TPID_NAME.
+spawn() {
+	name=$1
+	shift
+	timeout -s KILL 60 "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	tp=$!
 	pids="$pids $tp"
 	i=0
@@ -192,6 +200,19 @@ daemon() {
 	done
 	pids="$pids $dp"
 	eval "PID_$name=\$dp TPID_$name=\$tp"
+}
+
+# resolver_shim: (tests/it/ scripts) builds resolv_shim.c into $tmp/shim.so (an
+# LD_PRELOAD getaddrinfo answering SK_SHIM_NAME from SK_SHIM_FILE, loopback
+# only) and sets SHIM_ASAN, the ASAN_OPTIONS an ASan daemon needs with it.
+resolver_shim() {
+	cc -shared -fPIC -O2 -o "$tmp/shim.so" "$(dirname "$0")/resolv_shim.c" -ldl ||
+	    fail "cannot build the getaddrinfo shim"
+	# an ASan daemon wants its runtime first in the library list
+	SHIM_ASAN=${ASAN_OPTIONS:-}
+	if ldd "$SK" 2>/dev/null | grep -q libasan; then
+		SHIM_ASAN="${SHIM_ASAN:+$SHIM_ASAN:}verify_asan_link_order=0"
+	fi
 }
 
 # stop NAME [SIGNALS]: the signals (default TERM), in order, to daemon

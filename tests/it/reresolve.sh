@@ -16,13 +16,7 @@ trap 'exit 1' INT TERM HUP
 need_db
 NAME=wa.skykeeper.test
 
-cc -shared -fPIC -O2 -o "$tmp/shim.so" "$(dirname "$0")/resolv_shim.c" -ldl ||
-    fail "cannot build the getaddrinfo shim"
-# an ASan daemon wants its runtime first in the library list
-asan=${ASAN_OPTIONS:-}
-if ldd "$SK" 2>/dev/null | grep -q libasan; then
-	asan="${asan:+$asan:}verify_asan_link_order=0"
-fi
+resolver_shim
 
 start_server
 SID=res$$
@@ -33,7 +27,7 @@ daemon h "$tmp/h.data" DATABASE_URL="$DB" SKYKEEPER_SESSIONS="$SID" \
     SKYKEEPER_WA_URL="ws://$NAME:$PORT/ws/chat" \
     SKYKEEPER_BACKOFF_INITIAL=0.1 SKYKEEPER_BACKOFF_MAX=0.3 \
     SK_SHIM_NAME=$NAME SK_SHIM_FILE="$tmp/host" SK_SHIM_LOG="$tmp/lookups" \
-    LD_PRELOAD="$tmp/shim.so" ASAN_OPTIONS="$asan"
+    LD_PRELOAD="$tmp/shim.so" ASAN_OPTIONS="$SHIM_ASAN"
 wait_for "$tmp/h.out" "$OPEN" 5 || fail "not open through the name"
 grep -q "wa_url=\"ws://$NAME:$PORT/ws/chat\"" "$tmp/h.out" || fail "not the name's URL"
 [ "$(cat "$tmp/lookups")" = "$NAME 127.0.0.1" ] || fail "lookups: $(cat "$tmp/lookups")"
