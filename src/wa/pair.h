@@ -108,7 +108,8 @@ struct wa_node *wa_pair_device_ack(struct wa_arena *a, const char *id);
  * NUL-terminated string into out (WA_PAIR_QR_MAX is always enough) and
  * returns its length; WA_ETOOBIG when outlen is too small, WA_EMALFORM
  * for a ref that wa_pair_device_parse would refuse.  The text carries the
- * adv secret: show it, never log it. */
+ * adv secret: show it to the person pairing and wipe it; the daemon prints
+ * it because that is how QR pairing from logs works (docs/pairing.md). */
 int wa_pair_qr_text(const struct wa_creds *c, const char *ref,
     enum wa_pair_platform platform, char *out, size_t outlen);
 
@@ -160,7 +161,8 @@ int wa_pair_success_accept(const struct wa_pair_success *ps,
     struct wa_creds *c, struct wa_arena *a, struct wa_node **reply,
     char *why, size_t whylen);
 
-/* parse + accept in one call, for the daemon. */
+/* parse + accept in one call (the daemon parses on arrival and accepts
+ * later, in its accept_pairing action; tests and fuzz_pair use this). */
 int wa_pair_success_handle(const struct wa_node *iq, struct wa_creds *c,
     struct wa_arena *a, struct wa_node **reply, char *why, size_t whylen);
 
@@ -268,7 +270,8 @@ int wa_pair_code_unwrap(const char *code,
 
 /* The companion's state from companion_hello to companion_finish.  Holds
  * secrets (the code and the ephemeral key): keep it with the session,
- * never log it, wipe it (wa_pair_code_wipe) when pairing ends. */
+ * show only the code (the user types it), wipe it (wa_pair_code_wipe) when
+ * pairing ends. */
 struct wa_pair_code {
 	char code[WA_PAIR_CODE_LEN + 1];  /* show as XXXX-XXXX */
 	struct wa_keypair ephemeral;
